@@ -1,0 +1,34 @@
+# edgeser — every target a user needs; `make test` and `make demo` set up .venv themselves.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.edgeser-installed
+RECIPE ?= configs/demo.yaml
+DATA   ?=
+OUT    ?= runs/$(basename $(notdir $(RECIPE)))
+
+.PHONY: setup test demo features-bench clean help
+
+help:
+	@echo "make setup   create .venv and install edgeser with pinned dependencies"
+	@echo "make test    run the test suite (sets up .venv first when needed)"
+	@echo "make demo    run the pipeline on the built-in demo corpus (RECIPE=, DATA=, OUT=)"
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[test]"
+	@touch $(STAMP)
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+demo: setup
+	$(BIN)/edgeser demo --recipe $(RECIPE) --out $(OUT) $(if $(DATA),--data $(DATA),)
+
+features-bench: setup
+	$(BIN)/python -m edgeser.benchmarks.frontend
+
+clean:
+	rm -rf runs .pytest_cache

@@ -1,0 +1,114 @@
+"""Recipes: one YAML file holds every setting of an experiment.
+
+A recipe loads into the frozen :class:`Recipe`; an unknown key, a wrong type or
+an impossible value is refused with the key's dotted path and the reason
+(:class:`edgeser.settings.SettingsError`). The recipe's hash (sha256 of its
+canonical JSON form) is recorded with every output of a run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+from edgeser.frontend.config import FrontendConfig
+from edgeser.settings import SettingsError, check, from_mapping, to_mapping
+
+
+@dataclass(frozen=True)
+class DataSettings:
+    """Which corpus a run trains on, and how utterances become fixed-size inputs."""
+
+    corpus: str = "demo"  # a reader name from edgeser.corpora, or "demo" (generated)
+    root: str = ""  # corpus folder; "" means the run's own generated demo corpus
+    clip_seconds: float = 3.0  # utterances are cropped/padded to this length
+    keyword_window_seconds: float = 1.0  # keyword-branch window length
+    keyword_hop_seconds: float = 0.5  # keyword windows' hop over an utterance
+
+    def __post_init__(self) -> None:
+        check(bool(self.corpus), "corpus", "must name a corpus")
+        check(self.clip_seconds > 0, "clip_seconds", f"must be positive, got {self.clip_seconds}")
+        check(
+            self.keyword_window_seconds > 0,
+            "keyword_window_seconds",
+            f"must be positive, got {self.keyword_window_seconds}",
+        )
+        check(
+            0 < self.keyword_hop_seconds <= self.keyword_window_seconds,
+            "keyword_hop_seconds",
+            f"must be in (0, keyword_window_seconds], got {self.keyword_hop_seconds}",
+        )
+
+
+@dataclass(frozen=True)
+class BudgetSettings:
+    """What the deployed system may cost on the Coral Dev Board Micro."""
+
+    memory_bytes: int = 1_800_000  # the paper's budget: models + arenas + frontend
+    memory_goal_bytes: int = 1_000_000  # our goal
+    latency_ms: float = 22.0  # the paper's end-to-end figure (21-23 ms)
+
+    def __post_init__(self) -> None:
+        check(self.memory_bytes > 0, "memory_bytes", f"must be positive, got {self.memory_bytes}")
+        check(
+            0 < self.memory_goal_bytes <= self.memory_bytes,
+            "memory_goal_bytes",
+            f"must be positive and at most memory_bytes ({self.memory_bytes}), got {self.memory_goal_bytes}",
+        )
+        check(self.latency_ms > 0, "latency_ms", f"must be positive, got {self.latency_ms}")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Every setting of one experiment; see configs/*.yaml."""
+
+    name: str
+    seed: int = 0
+    frontend: FrontendConfig = field(default_factory=FrontendConfig)
+    data: DataSettings = field(default_factory=DataSettings)
+    budget: BudgetSettings = field(default_factory=BudgetSettings)
+
+    def __post_init__(self) -> None:
+        check(bool(self.name) and "/" not in self.name, "name", f"must be a non-empty folder name, got {self.name!r}")
+        check(self.seed >= 0, "seed", f"must be non-negative, got {self.seed}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return to_mapping(self)
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+    def sha256(self) -> str:
+        """Hash of the canonical JSON form: equal settings, equal hash."""
+        canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def recipe_from_dict(data: Mapping[str, Any], source: str = "recipe") -> Recipe:
+    """Build a :class:`Recipe`; the ``frontend`` section may start with ``preset: NAME``."""
+    if not isinstance(data, Mapping):
+        raise SettingsError("", f"{source}: the recipe must be a mapping, got {type(data).__name__}")
+    data = dict(data)
+    if isinstance(data.get("frontend"), Mapping):
+        data["frontend"] = FrontendConfig.from_dict(data["frontend"], path="frontend")
+    return from_mapping(Recipe, data)
+
+
+def load_recipe(path: str | Path) -> Recipe:
+    """Read and validate a recipe file. Raises SettingsError naming the file and key."""
+    path = Path(path)
+    if not path.is_file():
+        raise SettingsError("", f"{path}: recipe file not found")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise SettingsError("", f"{path}: not valid YAML ({exc})") from None
+    try:
+        return recipe_from_dict(data or {}, str(path))
+    except SettingsError as exc:
+        raise SettingsError(exc.path, f"{exc.reason} (in {path})") from None

@@ -1,0 +1,89 @@
+"""Audio input: any WAV/FLAC/OGG file to mono int16 at the frontend's sample rate.
+
+Method: ``soundfile`` decodes to float64 in [-1, 1]; channels are averaged
+(down-mix); ``soxr`` (via ``librosa.resample(res_type="soxr_hq")``) resamples
+when the file's rate differs; the result is scaled by 32768, rounded half away
+from zero and clipped to int16. A 16-bit file already at the target rate and
+mono is returned sample for sample, unchanged.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga")
+
+
+class AudioError(ValueError):
+    """A file that cannot be used as audio; the message names the file and the problem."""
+
+    def __init__(self, path: str | Path, reason: str):
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{path}: {reason}")
+
+
+def to_int16(samples: np.ndarray) -> np.ndarray:
+    """Float samples in [-1, 1] → int16 (×32768, round half away from zero, clip)."""
+    scaled = np.asarray(samples, dtype=np.float64) * 32768.0
+    rounded = np.sign(scaled) * np.floor(np.abs(scaled) + 0.5)
+    return np.clip(rounded, -32768, 32767).astype(np.int16)
+
+
+def load_audio(path: str | Path, sample_rate: int = 16000) -> np.ndarray:
+    """Read ``path`` as mono int16 at ``sample_rate`` Hz.
+
+    Returns an array of shape ``[num_samples]``, dtype int16.
+    Raises :class:`AudioError` for a missing, empty, unreadable, non-audio or
+    NaN/inf-containing file.
+    """
+    import soundfile as sf
+
+    path = Path(path)
+    if not path.exists():
+        raise AudioError(path, "file does not exist")
+    if path.is_dir():
+        raise AudioError(path, "is a folder, not an audio file")
+    if path.stat().st_size == 0:
+        raise AudioError(path, "file is empty (0 bytes)")
+    try:
+        info = sf.info(str(path))
+        if info.subtype in ("PCM_16",) and info.channels == 1 and info.samplerate == sample_rate:
+            data, rate = sf.read(str(path), dtype="int16", always_2d=True)
+            if data.shape[0] == 0:
+                raise AudioError(path, "contains no samples")
+            return np.ascontiguousarray(data[:, 0])
+        data, rate = sf.read(str(path), dtype="float64", always_2d=True)
+    except AudioError:
+        raise
+    except Exception as exc:  # soundfile raises LibsndfileError, RuntimeError, …
+        raise AudioError(path, f"not a readable audio file ({exc})") from None
+    if data.shape[0] == 0:
+        raise AudioError(path, "contains no samples")
+    if not np.all(np.isfinite(data)):
+        raise AudioError(path, "contains NaN or infinite samples")
+    mono = data.mean(axis=1)
+    if rate != sample_rate:
+        import librosa
+
+        mono = librosa.resample(mono, orig_sr=rate, target_sr=sample_rate, res_type="soxr_hq")
+    return to_int16(mono)
+
+
+def write_wav(path: str | Path, samples: np.ndarray, sample_rate: int = 16000) -> None:
+    """Write int16 mono ``samples`` as a 16-bit PCM WAV (atomically: temp file + rename)."""
+    import os
+
+    import soundfile as sf
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        sf.write(str(tmp), np.asarray(samples, dtype=np.int16), sample_rate, subtype="PCM_16", format="WAV")
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()

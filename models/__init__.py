@@ -1,0 +1,1 @@
+"""edgeser.models."""
