@@ -1,0 +1,115 @@
+"""Command-line entry points of the quantize stage (mounted by ``edgeser.cli``).
+
+``edgeser check MODEL.tflite…``   static Edge TPU compatibility prediction
+``edgeser memory MODEL.tflite…``  flash + TFLite-Micro arena per model and in total
+``edgeser compile-edgetpu MODEL.tflite…``  run Coral's compiler when it is installed
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+
+
+def _load_recipe(console: Console, recipe: Optional[Path]):
+    if recipe is None:
+        return None
+    from edgeser.recipe import load_recipe
+    from edgeser.settings import SettingsError
+
+    try:
+        return load_recipe(recipe)
+    except (SettingsError, OSError) as exc:
+        console.print(f"[red]invalid recipe {recipe}:[/red] {exc}")
+        raise typer.Exit(1)
+
+
+def check(
+    models: List[Path] = typer.Argument(..., help="int8 .tflite files to check."),
+    json_out: bool = typer.Option(False, "--json", help="Print the reports as JSON instead of tables."),
+    recipe: Optional[Path] = typer.Option(None, help="Recipe whose FrontendConfig the models must store."),
+    lenient: bool = typer.Option(
+        False, "--lenient", help="Apply only the letter of Coral's op table (allow MEAN/SUM over channels when z % 4 == 0)."
+    ),
+) -> None:
+    """Predict op by op which ops the Edge TPU compiler maps; exit 1 when anything falls back to the CPU."""
+    from edgeser.quantize.edgetpu_check import NotATFLiteModel, check_model, format_table, summary_line
+
+    console = Console()
+    rec = _load_recipe(console, recipe)
+    reports, errors = [], []
+    for path in models:
+        try:
+            reports.append(check_model(path, strict=not lenient, frontend=None if rec is None else rec.frontend))
+        except NotATFLiteModel as exc:
+            errors.append(str(exc))
+    if json_out:
+        print(json.dumps({"reports": [r.to_dict() for r in reports], "errors": errors}, indent=2))
+    else:
+        for report in reports:
+            console.print(format_table(report))
+            for note in report.notes:
+                console.print(f"note: {note}")
+            console.print(summary_line(report))
+        for err in errors:
+            console.print(f"[red]error:[/red] {err}")
+    if errors or any(not r.fully_mapped or r.frontend_problem for r in reports):
+        raise typer.Exit(1)
+
+
+def memory(
+    models: List[Path] = typer.Argument(..., help="int8 .tflite files (all shipped together)."),
+    recipe: Optional[Path] = typer.Option(None, help="Recipe giving the FrontendConfig and the budget (defaults otherwise)."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """Measure flash and TFLite-Micro arena per model; exit 1 when the total is over the budget."""
+    from edgeser.frontend import FrontendConfig
+    from edgeser.quantize.edgetpu_check import NotATFLiteModel
+    from edgeser.quantize.memory import format_memory_table, frontend_working_bytes, memory_report
+    from edgeser.recipe import BudgetSettings
+
+    console = Console()
+    rec = _load_recipe(console, recipe)
+    frontend = FrontendConfig() if rec is None else rec.frontend
+    budget = BudgetSettings() if rec is None else rec.budget
+    try:
+        report = memory_report(
+            {p.stem: p for p in models},
+            frontend_bytes=frontend_working_bytes(frontend),
+            budget_bytes=budget.memory_bytes,
+            goal_bytes=budget.memory_goal_bytes,
+        )
+    except NotATFLiteModel as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1)
+    if json_out:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        console.print(format_memory_table(report))
+    if report.over_budget:
+        raise typer.Exit(1)
+
+
+def compile_edgetpu(
+    models: List[Path] = typer.Argument(..., help="int8 .tflite files, co-compiled in one call."),
+    out_dir: Path = typer.Option(Path("edgetpu"), "--out-dir", "-o", help="Folder for the *_edgetpu.tflite files."),
+    json_out: bool = typer.Option(False, "--json", help="Print the parsed compiler log as JSON."),
+) -> None:
+    """Co-compile models with Coral's edgetpu_compiler (shared parameter cache); exit 1 on failure or CPU fallback."""
+    from edgeser.quantize.compiler import compile_models, find_compiler, missing_compiler_message
+
+    console = Console()
+    if find_compiler() is None:
+        console.print(missing_compiler_message())
+        raise typer.Exit(2)
+    result = compile_models(models, out_dir)
+    if json_out:
+        print(json.dumps(result.log.to_dict(), indent=2))
+    else:
+        console.print(result.output)
+    if result.returncode != 0 or not result.log.success or any(not m.fully_mapped for m in result.log.models):
+        raise typer.Exit(1)

@@ -1,0 +1,172 @@
+"""Full-integer post-training quantisation of a Keras model, with edgeser metadata.
+
+The result is what every later stage takes: a .tflite whose inputs, outputs,
+activations and weights are all int8 (weights per-channel for convolutions, the
+converter's default), built only from ``TFLITE_BUILTINS_INT8`` kernels, and whose
+``Model.metadata`` vector carries:
+
+* ``edgeser.frontend_config`` — ``FrontendConfig.to_json()``, the feature settings the
+  model was trained on (``edgeser check`` compares it with the recipe's);
+* ``edgeser.labels`` — JSON list of class names, index = output unit;
+* any further ``name -> str`` entries the caller passes.
+
+Metadata is written by editing the flatbuffer with the schema's object API
+(``ModelT``): each entry is a new ``Buffer`` plus a ``Metadata(name, buffer)`` row, and
+the model is re-serialised with the ``TFL3`` identifier. Tensors, ops and weights are
+untouched, so the edited model computes exactly what the converter's output did.
+
+Quantisation-aware training is not offered: it needs ``tensorflow-model-optimization``,
+which is not installed in this environment.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from ai_edge_litert import schema_py_generated as schema
+
+FRONTEND_KEY = "edgeser.frontend_config"
+LABELS_KEY = "edgeser.labels"
+
+
+def _tf():
+    os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+    import tensorflow as tf
+
+    return tf
+
+
+def _representative_fn(model: Any, representative: Iterable[np.ndarray | Sequence[np.ndarray]]):
+    """The converter's generator of ``[input0, input1, …]`` float32 lists.
+
+    Each sample is one example shaped like the model input with its batch axis of 1
+    (``[1, …]``) or without it (the axis is added). Multi-input models take a
+    tuple/list per sample.
+    """
+    samples = list(representative)
+    if not samples:
+        raise ValueError("the representative set is empty: pass real training features")
+    inputs = list(model.inputs)
+
+    def gen():
+        for sample in samples:
+            parts = list(sample) if len(inputs) > 1 else [sample]
+            out = []
+            for part, inp in zip(parts, inputs):
+                arr = np.asarray(part, dtype=np.float32)
+                out.append(arr if arr.ndim == len(inp.shape) else arr[np.newaxis, ...])
+            yield out
+
+    return gen
+
+
+def quantize_keras_model(
+    model: Any,
+    representative: Iterable[np.ndarray | Sequence[np.ndarray]],
+    metadata: Mapping[str, str] | None = None,
+) -> bytes:
+    """Convert a tf-keras model to a full-int8 .tflite (int8 inputs and outputs).
+
+    ``representative``: real training features, one example per item, each shaped like
+    the model input including a batch axis of 1 (e.g. ``[1, T, C]`` float32 values in
+    the range the Keras model sees). Production code must pass features from the
+    training split; random data gives wrong activation ranges.
+
+    ``metadata``: ``name -> str`` entries stored in the model (see module docstring;
+    use :data:`FRONTEND_KEY` and :data:`LABELS_KEY` or :func:`edgeser_metadata`).
+
+    Returns the .tflite bytes.
+    """
+    tf = _tf()
+    gen = _representative_fn(model, representative)
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = gen
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = tf.int8
+    converter.inference_output_type = tf.int8
+    tflite = bytes(converter.convert())
+    if metadata:
+        tflite = add_metadata(tflite, metadata)
+    return tflite
+
+
+def edgeser_metadata(frontend_json: str, labels: Sequence[str], **extra: str) -> dict[str, str]:
+    """The standard metadata dict: frontend config JSON and the label list."""
+    out = {FRONTEND_KEY: frontend_json, LABELS_KEY: json.dumps(list(labels))}
+    out.update(extra)
+    return out
+
+
+def _serialise(model_t: Any) -> bytes:
+    import flatbuffers
+
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(model_t.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
+
+
+def add_metadata(tflite: bytes, entries: Mapping[str, str | bytes]) -> bytes:
+    """Return ``tflite`` with ``entries`` stored as Model.metadata (replacing same-named ones)."""
+    model = schema.ModelT.InitFromPackedBuf(bytes(tflite), 0)
+    if model.metadata is None:
+        model.metadata = []
+    if model.buffers is None:
+        model.buffers = []
+    names = set(entries)
+    model.metadata = [m for m in model.metadata if _name(m.name) not in names]
+    for name, value in entries.items():
+        data = value.encode("utf-8") if isinstance(value, str) else bytes(value)
+        buf = schema.BufferT()
+        buf.data = np.frombuffer(data, dtype=np.uint8).copy()
+        model.buffers.append(buf)
+        meta = schema.MetadataT()
+        meta.name = name
+        meta.buffer = len(model.buffers) - 1
+        model.metadata.append(meta)
+    return _serialise(model)
+
+
+def _name(value: Any) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
+def read_metadata_bytes(tflite: bytes) -> dict[str, bytes]:
+    """All Model.metadata entries as raw bytes (including the converter's own)."""
+    model = schema.Model.GetRootAs(bytes(tflite), 0)
+    out: dict[str, bytes] = {}
+    for i in range(model.MetadataLength()):
+        meta = model.Metadata(i)
+        buf = model.Buffers(meta.Buffer())
+        out[_name(meta.Name())] = bytes(buf.DataAsNumpy()) if buf is not None and buf.DataLength() else b""
+    return out
+
+
+def read_metadata(tflite: bytes) -> dict[str, str]:
+    """Model.metadata entries that are UTF-8 text, ``name -> str`` (trailing NULs stripped).
+
+    Binary entries (the converter's ``CONVERSION_METADATA`` flatbuffer) are left out;
+    use :func:`read_metadata_bytes` for those.
+    """
+    out: dict[str, str] = {}
+    for name, data in read_metadata_bytes(tflite).items():
+        try:
+            out[name] = data.decode("utf-8").rstrip("\x00")
+        except UnicodeDecodeError:
+            continue
+    return out
+
+
+def read_labels(tflite: bytes) -> list[str] | None:
+    """The stored label list, or None when the model has none."""
+    text = read_metadata(tflite).get(LABELS_KEY)
+    return None if text is None else list(json.loads(text))
+
+
+def read_frontend_json(tflite: bytes) -> str | None:
+    """The stored FrontendConfig JSON, or None."""
+    return read_metadata(tflite).get(FRONTEND_KEY)

@@ -1,0 +1,264 @@
+"""Memory of what ships: model flash, TFLite-Micro arena, frontend working memory.
+
+``flash_bytes``  the .tflite as stored (the C array in firmware), bytes.
+``arena_bytes``  the tensor arena TFLite-Micro actually needs for the model: the
+                 interpreter is built with the allocation-recording allocator and run
+                 once; the recorded "Arena allocation total" is then confirmed as the
+                 smallest arena (16-byte steps) that allocates and invokes. Measured on
+                 the host (64-bit), so pointer-holding structs are larger than on the
+                 32-bit Cortex-M7: an upper bound for the board.
+``frontend_working_bytes``  the MicroFrontend's state, computed from FrontendConfig.
+
+The Dev Board Micro budget (DESIGN.md): 1.8 MB hard budget, 1.25 MB usable OCRAM goal.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+from edgeser.quantize.edgetpu_check import NotATFLiteModel
+
+_TOTAL_RE = re.compile(r"Arena allocation total (\d+) bytes")
+_ALIGN = 16
+
+
+@dataclass(frozen=True)
+class ModelMemory:
+    """Bytes one model needs: flash (weights + graph) and RAM (TFLM arena)."""
+
+    flash_bytes: int
+    arena_bytes: int
+
+    @property
+    def total_bytes(self) -> int:
+        return self.flash_bytes + self.arena_bytes
+
+
+@dataclass
+class MemoryReport:
+    """Per-model memory plus totals against the budget (all in bytes)."""
+
+    models: dict[str, ModelMemory]
+    frontend_bytes: int
+    budget_bytes: int
+    goal_bytes: int
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def flash_total(self) -> int:
+        return sum(m.flash_bytes for m in self.models.values())
+
+    @property
+    def arena_total(self) -> int:
+        """Arenas summed: models that run one after the other could share one arena
+        (then the max applies); the sum is the safe figure when they are all resident."""
+        return sum(m.arena_bytes for m in self.models.values())
+
+    @property
+    def total_bytes(self) -> int:
+        return self.flash_total + self.arena_total + self.frontend_bytes
+
+    @property
+    def over_budget(self) -> bool:
+        return self.total_bytes > self.budget_bytes
+
+    @property
+    def over_goal(self) -> bool:
+        return self.total_bytes > self.goal_bytes
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "models": {name: asdict(m) for name, m in self.models.items()},
+            "frontend_bytes": self.frontend_bytes,
+            "flash_total": self.flash_total,
+            "arena_total": self.arena_total,
+            "total_bytes": self.total_bytes,
+            "budget_bytes": self.budget_bytes,
+            "goal_bytes": self.goal_bytes,
+            "over_budget": self.over_budget,
+            "over_goal": self.over_goal,
+            "notes": list(self.notes),
+        }
+
+
+def _read(model: bytes | bytearray | str | Path) -> bytes:
+    if isinstance(model, (bytes, bytearray, memoryview)):
+        data = bytes(model)
+        name = "<bytes>"
+    else:
+        name = str(model)
+        try:
+            data = Path(model).read_bytes()
+        except OSError as exc:
+            raise NotATFLiteModel(f"{name}: cannot be read ({exc.strerror or exc}).") from exc
+    if len(data) < 8 or data[4:8] != b"TFL3":
+        raise NotATFLiteModel(f"{name} is not a TensorFlow Lite model (no 'TFL3' flatbuffer identifier).")
+    return data
+
+
+@contextlib.contextmanager
+def _quiet_fd2():
+    """Silence the C library's allocation-failure messages (written to fd 2) while probing."""
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def _try_arena(model: bytes, arena_size: int):
+    """An interpreter that allocated and invoked once with ``arena_size``, or None."""
+    with _quiet_fd2():
+        return _try_arena_loud(model, arena_size)
+
+
+def _try_arena_loud(model: bytes, arena_size: int):
+    from tflite_micro.python.tflite_micro import runtime
+
+    try:
+        interp = runtime.Interpreter.from_bytes(model, arena_size=int(arena_size))
+        i = 0
+        while True:
+            try:
+                details = interp.get_input_details(i)
+            except Exception:
+                break
+            interp.set_input(np.zeros(tuple(details["shape"]), dtype=details["dtype"]), i)
+            i += 1
+        interp.invoke()
+        return interp
+    except RuntimeError:
+        return None
+
+
+def _recorded_total(interp) -> int | None:
+    """Parse the RecordingMicroAllocator's "Arena allocation total" (printed to fd 2)."""
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as tmp:
+        os.dup2(tmp.fileno(), 2)
+        try:
+            interp.print_allocations()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        tmp.seek(0)
+        text = tmp.read().decode("utf-8", "replace")
+    m = _TOTAL_RE.search(text)
+    return int(m.group(1)) if m else None
+
+
+def measure_arena(model: bytes) -> int:
+    """Smallest tensor arena (bytes, multiple of 16) with which TFLM allocates and invokes."""
+    roomy = max(64 * 1024, len(model) * 10)
+    interp = None
+    while interp is None:
+        interp = _try_arena(model, roomy)
+        if interp is None:
+            if roomy > 256 * 1024 * 1024:
+                raise RuntimeError("TFLite-Micro could not allocate the model even with a 256 MiB arena")
+            roomy *= 4
+    hint = _recorded_total(interp) or roomy
+    hint = -(-hint // _ALIGN) * _ALIGN
+    # Binary search in [lo, hi] for the smallest working multiple of 16; start near the hint.
+    if _try_arena(model, hint) is not None:
+        hi, lo = hint, max(_ALIGN, hint // 2)
+        if _try_arena(model, lo) is not None:
+            lo = _ALIGN
+    else:
+        lo, hi = hint, roomy
+    while hi - lo > _ALIGN:
+        mid = (lo + hi) // 2 // _ALIGN * _ALIGN
+        if mid <= lo:
+            break
+        if _try_arena(model, mid) is not None:
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def measure_model(model: bytes | bytearray | str | Path) -> ModelMemory:
+    """Flash and TFLM arena of one int8 .tflite (path or bytes)."""
+    data = _read(model)
+    return ModelMemory(flash_bytes=len(data), arena_bytes=measure_arena(data))
+
+
+def frontend_working_bytes(config: Any) -> int:
+    """Working memory (bytes) of the TFLite-Micro MicroFrontend C library for ``config``.
+
+    What ``FrontendPopulateState`` allocates, with ``N`` = ``num_channels``,
+    ``W`` = ``window_samples``, ``F`` = ``fft_size`` (``H = F/2 + 1`` bins):
+
+    * window (``window_util.c``): coefficients, input, output int16[W]       = 6 W
+    * FFT (``fft_util.c``): input int16[F], output complex int16[H]           = 2 F + 4 H
+      + kiss_fftr scratch: the F/2-point complex state (4 bytes per twiddle)
+        and the real-FFT super-twiddles and buffer (≈ 3F bytes), ≈ 5 F + 300
+    * filterbank (``filterbank_util.c``): start/weight-start/width int16[N+1]
+      + weights and unweights int16[≤ H + 4 (N+1)] + work uint64[N+1]         = 6 (N+1) + 4 (H + 4 (N+1)) + 8 (N+1)
+    * noise reduction (if enabled): estimate uint32[N]                        = 4 N
+    * PCAN (if enabled): gain LUT int16[125]                                  = 250
+    * log scale and the uint16 output work in place on the filterbank buffer  = 0
+
+    Small structs (< 100 bytes) are not counted; the weight count is bounded from above.
+    """
+    n = int(config.num_channels)
+    w = int(config.window_samples)
+    f = int(config.fft_size)
+    h = f // 2 + 1
+    total = 6 * w
+    total += 2 * f + 4 * h + 5 * f + 300
+    total += 6 * (n + 1) + 4 * (h + 4 * (n + 1)) + 8 * (n + 1)
+    if getattr(config, "noise_reduction", True):
+        total += 4 * n
+    if getattr(config, "pcan", True):
+        total += 2 * 125
+    return total
+
+
+def memory_report(
+    models: Mapping[str, str | Path | bytes],
+    frontend_bytes: int,
+    budget_bytes: int,
+    goal_bytes: int,
+) -> MemoryReport:
+    """Measure each model and sum everything against the budget and the goal."""
+    measured = {name: measure_model(src) for name, src in models.items()}
+    report = MemoryReport(measured, int(frontend_bytes), int(budget_bytes), int(goal_bytes))
+    report.notes.append("arena measured on the host (64-bit): an upper bound for the 32-bit Cortex-M7")
+    return report
+
+
+def _kib(n: int) -> str:
+    return f"{n / 1024:,.1f} KiB"
+
+
+def format_memory_table(report: MemoryReport):
+    """A rich Table with one row per model, the frontend, and the totals."""
+    from rich.table import Table
+
+    table = Table(title="Memory (flash + TFLite-Micro arena + frontend)")
+    for col in ("part", "flash", "RAM (arena / state)", "total"):
+        table.add_column(col, justify="right" if col != "part" else "left")
+    for name, m in report.models.items():
+        table.add_row(name, _kib(m.flash_bytes), _kib(m.arena_bytes), _kib(m.total_bytes))
+    table.add_row("frontend", "", _kib(report.frontend_bytes), _kib(report.frontend_bytes))
+    status = "[red]over budget[/red]" if report.over_budget else ("[yellow]over goal[/yellow]" if report.over_goal else "[green]ok[/green]")
+    table.add_row(
+        "total",
+        _kib(report.flash_total),
+        _kib(report.arena_total + report.frontend_bytes),
+        f"{_kib(report.total_bytes)} / budget {_kib(report.budget_bytes)}, goal {_kib(report.goal_bytes)} {status}",
+    )
+    return table
