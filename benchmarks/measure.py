@@ -1,0 +1,259 @@
+"""Benchmarks built on the runners: one model, per-op breakdown, two models in alternation, the pipeline.
+
+* :func:`benchmark_model` — warm-up then N timed invocations of one model on one
+  backend/variant; optional per-op breakdown.
+* :func:`profile_ops` — per-op times by isolation: each op is cut out as a one-op model
+  (:func:`~edgeser.benchmarks.latency.single_op_model`) and timed alone on the same
+  backend. Neither LiteRT's nor TFLite-Micro's Python API exposes its op profiler, so
+  this is what is possible from Python; the sum of the ops is reported next to the
+  whole-model median (they differ by the interpreter's per-invoke overhead and cache
+  effects; on XNNPACK also by fusion across ops).
+* :func:`compare_models` — two models in one process, invocations interleaved A, B,
+  A, B … so drift in machine load hits both alike; reports the ratio of medians.
+* :func:`pipeline_latency` — end-to-end time of the fused pipeline on one clip:
+  MicroFrontend (NumPy, :func:`edgeser.frontend.microfrontend.compute_raw`) on the
+  audio, the keyword model over its K sliding windows, the acoustic model, the fusion
+  head; every run times the whole chain and each stage.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgeser.benchmarks.backends import open_runner
+from edgeser.benchmarks.latency import (
+    BenchError,
+    LatencyStats,
+    ModelFile,
+    make_inputs,
+    read_model,
+    single_op_model,
+    time_calls,
+)
+
+DEFAULT_KWS_HOP_SECONDS = 0.5  # configs/*.yaml keyword_hop_seconds
+
+
+def benchmark_model(
+    mf: ModelFile,
+    backend: str,
+    variant: str = "",
+    warmup: int = 10,
+    runs: int = 100,
+    features: np.ndarray | None = None,
+    features_source: str = "features",
+    per_op: bool = False,
+    per_op_runs: int | None = None,
+    arena_size: int | None = None,
+) -> dict[str, Any]:
+    runner = open_runner(backend, mf.data, variant, source=mf.path, arena_size=arena_size)
+    inputs, how = make_inputs(runner.input_specs(), features, features_source)
+    runner.set_inputs(inputs)
+    samples = time_calls(runner.invoke, warmup, runs)
+    stats = LatencyStats.from_samples(samples)
+    result: dict[str, Any] = {
+        "model": mf.path,
+        "backend": backend,
+        "variant": variant or None,
+        "label": runner.label,
+        "inputs": how,
+        "input_shapes": [list(s.shape) for s in runner.input_specs()],
+        "warmup": warmup,
+        "runs": runs,
+        "stats": stats.to_dict(),
+        "samples_ms": [round(float(s), 6) for s in samples],
+        "measured": True,
+    }
+    result.update({k: v for k, v in runner.info().items()})
+    if per_op and backend == "edgetpu":
+        result["ops_method"] = "not possible: a compiled model runs as one edgetpu-custom-op; see the prediction's per-op costs"
+    elif per_op:
+        result["ops"] = profile_ops(mf, backend, variant, warmup=min(warmup, 3), runs=per_op_runs or max(5, min(runs, 30)))
+        total = sum(o["median_ms"] for o in result["ops"] if o["median_ms"] is not None)
+        result["ops_sum_ms"] = total
+        result["ops_method"] = "each op timed alone as a one-op model on the same backend (isolation)"
+    return result
+
+
+def profile_ops(mf: ModelFile, backend: str, variant: str = "", warmup: int = 3, runs: int = 20) -> list[dict[str, Any]]:
+    """Median time of every op of the main subgraph, each run alone as a one-op model."""
+    from edgeser.benchmarks.predict import op_costs
+
+    costs = {c.index: c for c in op_costs(mf)}
+    out = []
+    for k, name in enumerate(mf.op_names):
+        row: dict[str, Any] = {"index": k, "op": name, "macs": costs[k].macs if k in costs else None}
+        try:
+            sub = single_op_model(mf.data, k)
+            r = open_runner(backend, sub, variant, source=f"{mf.path} op {k} ({name})")
+            ins, _ = make_inputs(r.input_specs())
+            r.set_inputs(ins)
+            row["median_ms"] = float(np.median(time_calls(r.invoke, warmup, runs)))
+        except Exception as exc:  # an op that cannot run alone: say so in its row
+            row["median_ms"] = None
+            row["error"] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        out.append(row)
+    return out
+
+
+def compare_models(
+    a: ModelFile,
+    b: ModelFile,
+    backend: str,
+    variant: str = "",
+    warmup: int = 10,
+    runs: int = 100,
+    features: np.ndarray | None = None,
+    features_source: str = "features",
+) -> dict[str, Any]:
+    """Interleaved A/B timing in one process; ``ratio`` = median(A) / median(B)."""
+    ra = open_runner(backend, a.data, variant, source=a.path)
+    rb = open_runner(backend, b.data, variant, source=b.path)
+    for r in (ra, rb):
+        ins, _ = make_inputs(r.input_specs(), features, features_source)
+        r.set_inputs(ins)
+    for _ in range(max(0, warmup)):
+        ra.invoke()
+        rb.invoke()
+    ta = np.empty(runs)
+    tb = np.empty(runs)
+    clock = time.perf_counter_ns
+    for i in range(runs):
+        t0 = clock()
+        ra.invoke()
+        t1 = clock()
+        rb.invoke()
+        t2 = clock()
+        ta[i], tb[i] = (t1 - t0) / 1e6, (t2 - t1) / 1e6
+    sa, sb = LatencyStats.from_samples(ta), LatencyStats.from_samples(tb)
+    return {
+        "backend": backend,
+        "variant": variant or None,
+        "label": ra.label,
+        "a": {"model": a.path, "stats": sa.to_dict(), "samples_ms": ta.round(6).tolist()},
+        "b": {"model": b.path, "stats": sb.to_dict(), "samples_ms": tb.round(6).tolist()},
+        "ratio_of_medians": sa.median_ms / sb.median_ms if sb.median_ms else None,
+        "method": "interleaved A,B invocations in one process after warm-up of both",
+    }
+
+
+# --- the fused pipeline ---------------------------------------------------------------------------------
+def keyword_windows(num_frames: int, kw_frames: int, kw_hop: int) -> int:
+    """Keyword windows over ``num_frames`` frames (the firmware's Schedule: f >= kw_frames, every kw_hop)."""
+    if num_frames < kw_frames or kw_hop < 1:
+        return 0
+    return (num_frames - kw_frames) // kw_hop + 1
+
+
+def pipeline_latency(
+    kws: str | Path,
+    acoustic: str | Path,
+    fusion: str | Path,
+    audio_seconds: float | None = None,
+    backend: str = "litert",
+    runs: int = 20,
+    variant: str = "builtin",
+    warmup: int = 2,
+    frontend_config: Any = None,
+    kws_hop_frames: int | None = None,
+    audio: np.ndarray | None = None,
+) -> dict[str, Any]:
+    """End-to-end time of frontend + K keyword windows + acoustic + fusion on one clip.
+
+    ``audio_seconds`` defaults to the acoustic model's window; K follows the firmware's
+    schedule: ``(frames - kw_frames) // kw_hop + 1`` with ``kw_hop`` =
+    ``kws_hop_frames`` or 0.5 s of frames. ``audio`` (int16) defaults to deterministic
+    noise (``default_rng(0)``, σ = 3000), which costs the NumPy frontend the same as speech.
+    """
+    from edgeser.frontend.config import FrontendConfig
+    from edgeser.frontend.microfrontend import compute_raw
+
+    cfg = frontend_config or FrontendConfig()
+    files = {"keyword": read_model(kws), "acoustic": read_model(acoustic), "fusion": read_model(fusion)}
+    runners = {k: open_runner(backend, mf.data, variant if backend == "litert" else "", source=mf.path) for k, mf in files.items()}
+    for r in runners.values():
+        ins, _ = make_inputs(r.input_specs())
+        r.set_inputs(ins)
+    kw_shape = runners["keyword"].input_specs()[0].shape
+    ac_shape = runners["acoustic"].input_specs()[0].shape
+    kw_frames = int(kw_shape[1]) if len(kw_shape) > 1 else 1
+    ac_frames = int(ac_shape[1]) if len(ac_shape) > 1 else 1
+    stride = cfg.stride_samples
+    if audio is None:
+        if audio_seconds is None:
+            audio_seconds = (cfg.window_samples + (ac_frames - 1) * stride) / cfg.sample_rate
+        n = int(round(audio_seconds * cfg.sample_rate))
+        audio = np.clip(np.random.default_rng(0).normal(0, 3000, n), -32768, 32767).astype(np.int16)
+    else:
+        audio = np.asarray(audio, dtype=np.int16)
+        audio_seconds = audio.size / cfg.sample_rate
+    frames = cfg.num_frames(audio.size)
+    hop = kws_hop_frames or max(1, int(round(DEFAULT_KWS_HOP_SECONDS * 1000 / cfg.stride_ms)))
+    k_windows = keyword_windows(frames, kw_frames, hop)
+    if k_windows == 0:
+        raise BenchError(
+            f"{audio_seconds:g} s of audio gives {frames} frames, fewer than the keyword model's window of {kw_frames} frames."
+        )
+    stages = {"frontend": [], "keyword": [], "acoustic": [], "fusion": [], "total": []}
+    clock = time.perf_counter_ns
+
+    def once(record: bool) -> None:
+        t0 = clock()
+        compute_raw(audio, cfg)
+        t1 = clock()
+        for _ in range(k_windows):
+            runners["keyword"].invoke()
+        t2 = clock()
+        runners["acoustic"].invoke()
+        t3 = clock()
+        runners["fusion"].invoke()
+        t4 = clock()
+        if record:
+            for name, dt in (("frontend", t1 - t0), ("keyword", t2 - t1), ("acoustic", t3 - t2), ("fusion", t4 - t3), ("total", t4 - t0)):
+                stages[name].append(dt / 1e6)
+
+    for _ in range(max(0, warmup)):
+        once(False)
+    for _ in range(runs):
+        once(True)
+    return {
+        "backend": backend,
+        "variant": (variant if backend == "litert" else None) or None,
+        "audio_seconds": float(audio_seconds),
+        "frames": int(frames),
+        "keyword_window_frames": kw_frames,
+        "keyword_hop_frames": hop,
+        "keyword_windows": int(k_windows),
+        "acoustic_frames": ac_frames,
+        "models": {k: mf.path for k, mf in files.items()},
+        "runs": runs,
+        "warmup": warmup,
+        "stages": {k: LatencyStats.from_samples(v).to_dict() for k, v in stages.items()},
+        "samples_ms": [round(x, 6) for x in stages["total"]],
+        "note": "frontend = NumPy MicroFrontend on the host (the board runs the C frontend); keyword = all K windows",
+    }
+
+
+def find_pipeline_models(run_dir: str | Path, compiled: bool = False) -> dict[str, Path]:
+    """The keyword, acoustic and fusion .tflite files of a run directory (by name).
+
+    ``compiled``: prefer ``*_edgetpu.tflite`` (Edge TPU backend); else prefer the plain int8 files.
+    """
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise BenchError(f"{run_dir} is not a run directory (no such folder).")
+    files = sorted(run_dir.rglob("*.tflite"))
+    found: dict[str, Path] = {}
+    for role, keys in (("keyword", ("kws", "keyword")), ("acoustic", ("acoustic",)), ("fusion", ("fusion",))):
+        cands = [f for f in files if any(k in f.name.lower() for k in keys)]
+        pref = [f for f in cands if f.name.endswith("_edgetpu.tflite") == compiled]
+        pick = (pref or cands)[:1]
+        if not pick:
+            raise BenchError(f"{run_dir} holds no {role} model (*{keys[0]}*.tflite).")
+        found[role] = pick[0]
+    return found
+
