@@ -40,56 +40,37 @@ def _tf():
     return tf
 
 
-def _representative_fn(model: Any, representative: Iterable[np.ndarray | Sequence[np.ndarray]]):
-    """The converter's generator of ``[input0, input1, …]`` float32 lists.
-
-    Each sample is one example shaped like the model input with its batch axis of 1
-    (``[1, …]``) or without it (the axis is added). Multi-input models take a
-    tuple/list per sample.
-    """
-    samples = list(representative)
-    if not samples:
-        raise ValueError("the representative set is empty: pass real training features")
-    inputs = list(model.inputs)
-
-    def gen():
-        for sample in samples:
-            parts = list(sample) if len(inputs) > 1 else [sample]
-            out = []
-            for part, inp in zip(parts, inputs):
-                arr = np.asarray(part, dtype=np.float32)
-                out.append(arr if arr.ndim == len(inp.shape) else arr[np.newaxis, ...])
-            yield out
-
-    return gen
-
-
 def quantize_keras_model(
     model: Any,
     representative: Iterable[np.ndarray | Sequence[np.ndarray]],
     metadata: Mapping[str, str] | None = None,
+    pin_input_range: tuple[float, float] | None = None,
 ) -> bytes:
     """Convert a tf-keras model to a full-int8 .tflite (int8 inputs and outputs).
 
     ``representative``: real training features, one example per item, each shaped like
-    the model input including a batch axis of 1 (e.g. ``[1, T, C]`` float32 values in
-    the range the Keras model sees). Production code must pass features from the
-    training split; random data gives wrong activation ranges.
+    the model input with or without its batch axis of 1 (e.g. ``[1, T, C]`` float32
+    values in the range the Keras model sees); a tuple/list per item for multi-input
+    models. Production code must pass features from the training split; random data
+    gives wrong activation ranges.
+
+    ``pin_input_range=(-128, 127)`` for models whose input is the frontend's int8 codes:
+    the input quantisation is then exactly scale 1, zero point 0, so the board feeds its
+    features unchanged (see :func:`edgeser.models.convert_check.convert_int8`, which does
+    the conversion: int8 I/O, TFLITE_BUILTINS_INT8 only, per-channel weights, batch 1).
 
     ``metadata``: ``name -> str`` entries stored in the model (see module docstring;
     use :data:`FRONTEND_KEY` and :data:`LABELS_KEY` or :func:`edgeser_metadata`).
 
     Returns the .tflite bytes.
     """
-    tf = _tf()
-    gen = _representative_fn(model, representative)
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = gen
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    converter.inference_input_type = tf.int8
-    converter.inference_output_type = tf.int8
-    tflite = bytes(converter.convert())
+    _tf()
+    from edgeser.models.convert_check import convert_int8
+
+    samples = list(representative)
+    if not samples:
+        raise ValueError("the representative set is empty: pass real training features")
+    tflite = bytes(convert_int8(model, samples, pin_input_range=pin_input_range))
     if metadata:
         tflite = add_metadata(tflite, metadata)
     return tflite

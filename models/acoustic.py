@@ -1,0 +1,98 @@
+"""Acoustic transformer for speech-emotion recognition on int8 MicroFrontend features.
+
+    features [T, C] (int8 codes as float32) -> * 1/128 -> [T, 1, C]
+    -> subsampling convs (stride 2/3, kernel 3, ReLU)     [T', 1, d]   T' = ceil(T / subsample)
+    -> num_layers x (sigmoid attention + conv FF)          [T', 1, d]
+    -> pooling ("mean" | "flam")                           [d]
+    -> FC + ReLU  ("embedding")                            [embedding_dim]
+    -> dropout -> FC ("logits")                            [num_classes]
+
+Defaults: 150 frames (3 s at 20 ms) x 40 channels, subsample 6 -> T' = 25, d = 64: the
+largest activation (the [25, 25, 64] attention product) is 40,000 bytes in int8.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import tensorflow as tf
+
+from edgeser.models.layers import conv_bn, pool_frames, transformer_block
+from edgeser.settings import check
+
+layers = tf.keras.layers
+
+
+def _is_2_3_smooth(n: int) -> bool:
+    if n < 1:
+        return False
+    for p in (2, 3):
+        while n % p == 0:
+            n //= p
+    return n == 1
+
+
+def subsample_strides(subsample: int) -> list[int]:
+    """Factor the time subsampling into conv strides of 2 and 3 (e.g. 6 -> [2, 3], 8 -> [2, 2, 2])."""
+    check(_is_2_3_smooth(subsample), "subsample", f"must be a product of 2s and 3s, got {subsample}")
+    strides, rest = [], int(subsample)
+    for p in (2, 3):
+        while rest % p == 0:
+            strides.append(p)
+            rest //= p
+    return strides or [1]
+
+
+@dataclass(frozen=True)
+class AcousticConfig:
+    """Sizes of the acoustic transformer (see module docstring for the shapes)."""
+
+    num_frames: int = 150
+    num_channels: int = 40
+    d_model: int = 64
+    num_heads: int = 4
+    num_layers: int = 3
+    ff_dim: int = 128
+    subsample: int = 6
+    pooling: str = "mean"
+    num_classes: int = 4
+    dropout: float = 0.1
+    embedding_dim: int = 64
+
+    def __post_init__(self) -> None:
+        check(self.pooling in ("mean", "flam"), "pooling", f"must be 'mean' or 'flam', got {self.pooling!r}")
+        check(self.d_model % self.num_heads == 0, "d_model",
+              f"{self.d_model} must be divisible by num_heads={self.num_heads}")
+        check(_is_2_3_smooth(self.subsample), "subsample", f"must be a product of 2s and 3s, got {self.subsample}")
+        for f in ("num_frames", "num_channels", "d_model", "num_heads", "ff_dim", "num_classes", "embedding_dim"):
+            check(getattr(self, f) >= 1, f, f"must be positive, got {getattr(self, f)}")
+        check(self.num_layers >= 0, "num_layers", f"must be >= 0, got {self.num_layers}")
+        check(0.0 <= self.dropout < 1.0, "dropout", f"must be in [0, 1), got {self.dropout}")
+
+    @property
+    def num_tokens(self) -> int:
+        """T' = frames after subsampling ('same' padding rounds up at each stride)."""
+        t = self.num_frames
+        for s in subsample_strides(self.subsample):
+            t = -(-t // s)
+        return t
+
+
+def build_acoustic_model(cfg: AcousticConfig = AcousticConfig(), name: str = "acoustic") -> tf.keras.Model:
+    """Keras model: float32 [B, num_frames, num_channels] int8 codes -> float32 logits [B, num_classes]."""
+    inp = layers.Input((cfg.num_frames, cfg.num_channels), name="features")
+    x = layers.Rescaling(1.0 / 128.0, name="scale")(inp)
+    x = layers.Reshape((cfg.num_frames, 1, cfg.num_channels), name="to_tokens")(x)           # [B, T, 1, C]
+    for i, s in enumerate(subsample_strides(cfg.subsample)):
+        x = conv_bn(x, cfg.d_model, kernel=3, stride=s, activation="relu", name=f"sub{i}")  # [B, T/s, 1, d]
+    for i in range(cfg.num_layers):
+        x = transformer_block(x, cfg.num_heads, cfg.ff_dim, cfg.dropout, name=f"block{i}")
+    x = pool_frames(x, cfg.pooling, name="pool")                                             # [B, d]
+    emb = layers.Dense(cfg.embedding_dim, activation="relu", name="embedding")(x)           # [B, E]
+    logits = layers.Dense(cfg.num_classes, name="logits")(layers.Dropout(cfg.dropout, name="head_drop")(emb))
+    return tf.keras.Model(inp, logits, name=name)
+
+
+def embedding_model(model: tf.keras.Model) -> tf.keras.Model:
+    """The same weights, cut at the layer named "embedding": input -> [B, embedding_dim]."""
+    return tf.keras.Model(model.inputs, model.get_layer("embedding").output, name=f"{model.name}_embedding")

@@ -1,0 +1,104 @@
+"""edgeser.models: shapes, dtypes, configs, the fixed attention pieces, determinism (no conversion here)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from edgeser.models import (
+    AcousticConfig, FusionConfig, KwsConfig, build_acoustic_model, build_fusion_model,
+    build_kws_embedding_model, build_kws_model, embedding_model, pool_keyword_embeddings,
+)
+from edgeser.models.acoustic import subsample_strides
+from edgeser.models.layers import HeadExpand, HeadReduce
+from edgeser.models.synthetic import tone_dataset
+
+import tensorflow as tf  # noqa: E402  (after edgeser.models sets TF_USE_LEGACY_KERAS)
+
+SMALL = AcousticConfig(num_frames=50, d_model=32, num_heads=2, num_layers=1, ff_dim=64, subsample=2, embedding_dim=16)
+
+
+@pytest.mark.parametrize("pooling", ["mean", "flam"])
+def test_acoustic_shapes_and_embedding(pooling: str) -> None:
+    cfg = AcousticConfig(**{**SMALL.__dict__, "pooling": pooling, "num_classes": 5})
+    model = build_acoustic_model(cfg)
+    x, _ = tone_dataset(1, 2, cfg.num_frames)
+    assert model.input_shape == (None, 50, 40)
+    logits = model(x, training=False)
+    assert logits.shape == (2, 5) and logits.dtype == tf.float32
+    emb = embedding_model(model)
+    assert emb(x).shape == (2, cfg.embedding_dim)
+    assert model.get_layer("embedding").output.shape[-1] == cfg.embedding_dim
+    assert cfg.num_tokens == 25
+
+
+def test_default_acoustic_sizes() -> None:
+    cfg = AcousticConfig()
+    assert (cfg.num_frames, cfg.num_channels, cfg.num_tokens) == (150, 40, 25)
+    assert build_acoustic_model(cfg).count_params() < 300_000
+
+
+def test_kws_and_fusion_shapes() -> None:
+    cfg = KwsConfig(num_keywords=8)
+    model = build_kws_model(cfg)
+    x, _ = tone_dataset(1, 3, cfg.num_frames)
+    assert model(x).shape == (3, 10) and cfg.num_classes == 10
+    assert build_kws_embedding_model(model)(x).shape == (3, cfg.embedding_dim)
+    fusion = build_fusion_model(FusionConfig(acoustic_dim=16, keyword_dim=8, num_classes=3))
+    out = fusion([np.zeros((2, 16), np.float32), np.zeros((2, 8), np.float32)])
+    assert out.shape == (2, 3) and out.dtype == tf.float32
+    pooled = pool_keyword_embeddings(np.arange(6, dtype=np.float32).reshape(3, 2))
+    np.testing.assert_allclose(pooled, [2.0, 3.0])
+
+
+def test_config_validation() -> None:
+    with pytest.raises(ValueError, match="pooling"):
+        AcousticConfig(pooling="max")
+    with pytest.raises(ValueError, match="divisible"):
+        AcousticConfig(d_model=30, num_heads=4)
+    with pytest.raises(ValueError, match="subsample"):
+        AcousticConfig(subsample=5)
+    assert subsample_strides(6) == [2, 3] and subsample_strides(8) == [2, 2, 2] and subsample_strides(1) == [1]
+    with pytest.raises(ValueError):
+        KwsConfig(channels=(32, 32), strides=(1,))
+
+
+def test_head_reduce_and_expand_match_numpy() -> None:
+    """HeadReduce = per-head channel sum / sqrt(dh) + bias; HeadExpand copies a head's value to its channels."""
+    rng = np.random.default_rng(0)
+    p = rng.normal(size=(1, 3, 4, 8)).astype(np.float32)
+    s = HeadReduce(2, init_bias=-math.log(4))(p).numpy()
+    ref = p.reshape(1, 3, 4, 2, 4).sum(-1) / 2.0 - math.log(4)
+    np.testing.assert_allclose(s, ref, rtol=1e-5, atol=1e-5)
+    e = HeadExpand(8)(s).numpy()
+    np.testing.assert_allclose(e, np.repeat(s, 4, axis=-1), rtol=1e-6)
+
+
+def test_build_is_deterministic_with_seed() -> None:
+    x, _ = tone_dataset(1, 2, SMALL.num_frames)
+    outs = []
+    for _ in range(2):
+        tf.keras.utils.set_random_seed(7)
+        outs.append(build_acoustic_model(SMALL)(x, training=False).numpy())
+    np.testing.assert_array_equal(outs[0], outs[1])
+
+
+def test_save_and_load_roundtrip(tmp_path) -> None:
+    from edgeser.models import CUSTOM_OBJECTS
+
+    model = build_acoustic_model(AcousticConfig(**{**SMALL.__dict__, "pooling": "flam"}))
+    x, _ = tone_dataset(1, 2, SMALL.num_frames)
+    model.save(tmp_path / "m.keras")
+    loaded = tf.keras.models.load_model(tmp_path / "m.keras", custom_objects=CUSTOM_OBJECTS)
+    np.testing.assert_array_equal(loaded(x).numpy(), model(x).numpy())
+
+
+def test_configs_load_from_recipe_mappings() -> None:
+    from edgeser.settings import SettingsError, from_mapping
+
+    assert from_mapping(KwsConfig, {"channels": [32, 32], "strides": [1, 2]}).channels == (32, 32)
+    assert from_mapping(AcousticConfig, {"pooling": "flam"}).pooling == "flam"
+    with pytest.raises(SettingsError, match="subsample"):
+        from_mapping(AcousticConfig, {"subsample": 5})
