@@ -7,12 +7,18 @@ RECIPE ?= configs/demo.yaml
 DATA   ?=
 OUT    ?= runs/$(basename $(notdir $(RECIPE)))
 
+include firmware/firmware.mk
+
 .PHONY: setup test demo features-bench clean help
 
 help:
 	@echo "make setup   create .venv and install edgeser with pinned dependencies"
 	@echo "make test    run the test suite (sets up .venv first when needed)"
 	@echo "make demo    run the pipeline on the built-in demo corpus (RECIPE=, DATA=, OUT=)"
+	@echo "make firmware       build the Dev Board Micro app (CORALMICRO_DIR=, FIRMWARE_GENERATED=, BENCHMARK=N, EDGESER_MODELS=lfs)"
+	@echo "make flash          build and flash with the SDK's flashtool (FLASH_ARGS=)"
+	@echo "make firmware-test  host build + unit tests of the firmware core"
+	@echo "make firmware-size  Cortex-M7 code size of the core (needs arm-none-eabi-g++)"
 
 setup: $(STAMP)
 
@@ -21,7 +27,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[test]"
 	@touch $(STAMP)
 
-test: setup
+test: setup firmware-test
 	$(BIN)/python -m pytest -q
 
 demo: setup
@@ -30,5 +36,5 @@ demo: setup
 features-bench: setup
 	$(BIN)/python -m edgeser.benchmarks.frontend
 
-clean:
+clean: firmware-clean
 	rm -rf runs .pytest_cache

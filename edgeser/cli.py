@@ -7,13 +7,16 @@ mounts them, so ``edgeser --help`` lists the whole toolchain.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 import typer
 from rich.console import Console
 
 import edgeser  # noqa: F401  (selects tf-keras before TensorFlow is imported)
+from edgeser.benchmarks.cli import bench
 from edgeser.corpora.cli import app as data_app
 from edgeser.frontend.cli import features
+from edgeser.quantize.cli import check, compile_edgetpu, memory
 from edgeser.settings import SettingsError
 
 app = typer.Typer(
@@ -27,6 +30,12 @@ recipe_app = typer.Typer(help="Read and validate recipes (configs/*.yaml).", no_
 app.add_typer(recipe_app, name="recipe")
 app.add_typer(data_app, name="data", help="Corpora: statistics of a corpus, the generated demo corpus.")
 app.command(help="Compute MicroFrontend features for audio files or folders (one .npy per file).")(features)
+app.command(help="Predict, op by op, what Coral's edgetpu_compiler maps to the Edge TPU; exit 1 if anything falls back.")(check)
+app.command(help="Flash and measured TFLite-Micro arena of int8 models against the memory budget.")(memory)
+app.command("compile", help="Co-compile int8 models with Coral's edgetpu_compiler (when installed) and parse its log.")(
+    compile_edgetpu
+)
+app.command(help="Latency of .tflite models on the host (LiteRT, TFLite-Micro), an Edge TPU, or the board.")(bench)
 
 
 @recipe_app.command("check")
@@ -42,6 +51,94 @@ def recipe_check(path: Path = typer.Argument(..., help="Recipe YAML file.")) -> 
         raise typer.Exit(1)
     console.print(recipe.to_yaml(), end="")
     console.print(f"# recipe sha256: {recipe.sha256()}")
+
+
+def _run_folder(recipe_path: Path, out: Optional[Path], data: Optional[Path], force: bool):
+    """Load the recipe (with ``--data`` as its corpus folder) and open its run folder."""
+    import dataclasses
+
+    from edgeser.recipe import load_recipe
+    from edgeser.rundir import RunDir, RunDirError
+
+    console = Console(stderr=True)
+    try:
+        recipe = load_recipe(recipe_path)
+    except SettingsError as exc:
+        console.print(f"[red]invalid recipe:[/red] {exc}")
+        raise typer.Exit(1)
+    if data is not None:
+        if not data.is_dir():
+            console.print(f"[red]{data}: no such corpus folder[/red]")
+            raise typer.Exit(1)
+        recipe = dataclasses.replace(recipe, data=dataclasses.replace(recipe.data, root=str(data.resolve())))
+    try:
+        return RunDir.create(out or Path("runs") / recipe.name, recipe, replace_recipe=force)
+    except RunDirError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1)
+
+
+def _run(run, stages) -> None:
+    from edgeser.stages import run_stages
+
+    try:
+        run_stages(run, stages)
+    except KeyboardInterrupt:
+        Console(stderr=True).print("[yellow]interrupted: run the same command again to resume[/yellow]")
+        raise typer.Exit(130)
+
+
+RECIPE_OPTION = typer.Option(Path("configs/demo.yaml"), "--recipe", "-r", help="Recipe YAML file.")
+DATA_OPTION = typer.Option(None, "--data", help="Corpus folder (overrides the recipe's data.root).")
+FORCE_OPTION = typer.Option(False, "--force", help="Reuse an --out folder made with a different recipe.")
+
+
+@app.command()
+def train(
+    recipe: Path = RECIPE_OPTION,
+    data: Optional[Path] = DATA_OPTION,
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Run folder (default runs/<recipe name>)."),
+    force: bool = FORCE_OPTION,
+) -> None:
+    """Train keyword -> acoustic -> fusion models into a run folder (resumes where it stopped)."""
+    from edgeser.pipeline import TRAIN_STAGES
+
+    _run(_run_folder(recipe, out, data, force), TRAIN_STAGES)
+
+
+@app.command()
+def quantize(run_dir: Path = typer.Argument(..., help="A run folder made by `edgeser train`.")) -> None:
+    """Full-int8 models, Edge TPU check, compile (if installed), memory and firmware export."""
+    from edgeser.pipeline import QUANTIZE_STAGES, TRAIN_STAGES
+    from edgeser.rundir import RunDir, RunDirError
+
+    try:
+        run = RunDir.open(run_dir)
+    except RunDirError as exc:
+        Console(stderr=True).print(f"[red]{exc}[/red]")
+        raise typer.Exit(1)
+    missing = [s.name for s in TRAIN_STAGES if not run.stage_done(s.name)]
+    if missing:
+        Console(stderr=True).print(f"[red]{run_dir}: training is not finished ({', '.join(missing)}); run `edgeser train` first[/red]")
+        raise typer.Exit(1)
+    _run(run, QUANTIZE_STAGES)
+
+
+@app.command()
+def demo(
+    recipe: Path = RECIPE_OPTION,
+    data: Optional[Path] = DATA_OPTION,
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Run folder (default runs/<recipe name>)."),
+    force: bool = FORCE_OPTION,
+) -> None:
+    """The whole pipeline: corpus, features, training, int8, Edge TPU check, memory, evaluation, latency, summary."""
+    from edgeser.pipeline import DEMO_STAGES
+    from edgeser.summary import print_summary
+
+    run = _run_folder(recipe, out, data, force)
+    _run(run, DEMO_STAGES)
+    path = print_summary(run)
+    Console().print(f"summary: {path}")
 
 
 def main() -> None:

@@ -17,6 +17,10 @@ from typing import Any, Mapping
 import yaml
 
 from edgeser.frontend.config import FrontendConfig
+from edgeser.models.acoustic import AcousticConfig
+from edgeser.models.fusion import FusionConfig
+from edgeser.models.kws import KwsConfig
+from edgeser.models.training import TrainSettings
 from edgeser.settings import SettingsError, check, from_mapping, to_mapping
 
 
@@ -29,6 +33,10 @@ class DataSettings:
     clip_seconds: float = 3.0  # utterances are cropped/padded to this length
     keyword_window_seconds: float = 1.0  # keyword-branch window length
     keyword_hop_seconds: float = 0.5  # keyword windows' hop over an utterance
+    keyword_corpus: str = "demo_keywords"  # corpus the keyword branch is trained on
+    keyword_root: str = ""  # "" means the run's own generated demo corpus
+    val_fraction: float = 0.15  # share of speakers held out for validation (early stopping)
+    test_fraction: float = 0.15  # share of speakers held out for the test split
 
     def __post_init__(self) -> None:
         check(bool(self.corpus), "corpus", "must name a corpus")
@@ -38,6 +46,14 @@ class DataSettings:
             "keyword_window_seconds",
             f"must be positive, got {self.keyword_window_seconds}",
         )
+        check(
+            self.keyword_window_seconds <= self.clip_seconds,
+            "keyword_window_seconds",
+            f"{self.keyword_window_seconds} s is longer than clip_seconds ({self.clip_seconds} s)",
+        )
+        for name in ("val_fraction", "test_fraction"):
+            value = getattr(self, name)
+            check(0 < value < 0.5, name, f"must be in (0, 0.5), got {value}")
         check(
             0 < self.keyword_hop_seconds <= self.keyword_window_seconds,
             "keyword_hop_seconds",
@@ -64,6 +80,15 @@ class BudgetSettings:
 
 
 @dataclass(frozen=True)
+class TrainingSettings:
+    """Optimisation of the three models, trained in this order."""
+
+    keyword: TrainSettings = field(default_factory=lambda: TrainSettings(epochs=30, patience=8))
+    acoustic: TrainSettings = field(default_factory=TrainSettings)
+    fusion: TrainSettings = field(default_factory=lambda: TrainSettings(epochs=60, patience=15))
+
+
+@dataclass(frozen=True)
 class Recipe:
     """Every setting of one experiment; see configs/*.yaml."""
 
@@ -71,6 +96,12 @@ class Recipe:
     seed: int = 0
     frontend: FrontendConfig = field(default_factory=FrontendConfig)
     data: DataSettings = field(default_factory=DataSettings)
+    # Model sizes. Input sizes (frames, channels) and class counts are derived from
+    # the frontend, the data and the corpus' labels; values given for them are replaced.
+    acoustic: AcousticConfig = field(default_factory=AcousticConfig)
+    keyword: KwsConfig = field(default_factory=KwsConfig)
+    fusion: FusionConfig = field(default_factory=FusionConfig)
+    training: TrainingSettings = field(default_factory=TrainingSettings)
     budget: BudgetSettings = field(default_factory=BudgetSettings)
 
     def __post_init__(self) -> None:

@@ -130,7 +130,7 @@ def from_mapping(cls: type[T], data: Mapping[str, Any], path: str = "") -> T:
         return cls(**kwargs)
     except SettingsError as exc:
         raise exc.under(path) if path else exc
-    except TypeError as exc:  # a required field is missing
+    except (TypeError, ValueError) as exc:  # a missing field, or a class that validates with ValueError
         raise SettingsError(path, str(exc)) from None
 
 

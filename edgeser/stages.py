@@ -5,7 +5,8 @@ through the run folder (so the manifest records them) and returns a small summar
 :func:`run_stages` skips a stage the manifest shows as done under the current
 recipe with intact files, times the others, and marks each finished only after it
 returned — so an interrupted or failed stage is simply run again next time, and
-the outputs of the stages before it stay as they were.
+the outputs of the stages before it stay as they were. Once one stage runs, all
+later stages run too, since what they read may have changed.
 """
 
 from __future__ import annotations
@@ -41,13 +42,15 @@ def run_stages(run: RunDir, stages: list[Stage], console: Console | None = None)
     """Run ``stages`` in order in ``run``; returns one result per stage."""
     console = console or Console(stderr=True)
     results: list[StageResult] = []
+    rerun = False  # once a stage runs, every later one does too: its inputs may have changed
     for number, stage in enumerate(stages, start=1):
         label = f"[{number}/{len(stages)}] {stage.name}"
-        if run.stage_done(stage.name):
+        if not rerun and run.stage_done(stage.name):
             info = run.manifest()["stages"][stage.name]
             console.print(f"[dim]{label}: done earlier ({info['seconds']:.1f} s), skipped[/dim]")
             results.append(StageResult(stage.name, float(info["seconds"]), True, info.get("summary", {})))
             continue
+        rerun = True
         console.rule(f"{label}: {stage.description}")
         start = time.perf_counter()
         summary = stage.fn(run) or {}

@@ -40,6 +40,10 @@ def test_interrupted_pipeline_resumes_from_last_finished_stage(tmp_path):
     # A third run does nothing; a changed recipe redoes everything.
     run_stages(RunDir.open(tmp_path), stages)
     assert calls == ["first", "second", "second"]
+    # A damaged output redoes its stage and every stage after it.
+    (tmp_path / "a.txt").write_text("damaged")
+    run_stages(RunDir.open(tmp_path), stages)
+    assert calls[-2:] == ["first", "second"] and (tmp_path / "a.txt").read_text() == "A"
     changed = RunDir.create(tmp_path, recipe_from_dict({"name": "t", "seed": 1}), replace_recipe=True)
     run_stages(changed, stages)
     assert calls[-2:] == ["first", "second"]

@@ -1,0 +1,521 @@
+"""The pipeline: corpus -> features -> keyword, acoustic, fusion models -> int8 -> checks.
+
+Each stage is a function of the run folder (:mod:`edgeser.stages` runs them and
+resumes after the last finished one). What each stage writes, in ``runs/<name>/``:
+
+==================  ==========================================================
+corpus              ``corpus/`` (the generated demo corpus, when the recipe asks for it)
+features            ``features.npz``: x [N, T, C] int8, y [N], split, keyword windows;
+                    ``labels.json``; ``cache/`` (feature cache)
+train_keyword       ``keyword.weights.npz``, ``curves_keyword.png``
+train_acoustic      ``acoustic.weights.npz``, ``curves_acoustic.png``
+train_fusion        ``fusion.weights.npz``, ``keyword_only.weights.npz``, ``curves_fusion.png``,
+                    ``embeddings.npz``, ``train_metrics.json`` (float test-split scores)
+quantize            ``keyword_int8.tflite``, ``acoustic_int8.tflite``, ``fusion_int8.tflite``
+                    (what ships), ``audio_only_int8.tflite`` (the unimodal reference),
+                    ``quantize_report.json`` (float vs int8)
+check               ``check.json`` (predicted Edge TPU mapping, op by op)
+compile             ``edgetpu/`` and ``compile.json`` when Coral's edgetpu_compiler is installed
+memory              ``memory.json`` (flash + measured TFLite-Micro arenas vs the budget)
+evaluate            ``evaluate.json``, ``confusion_*.png`` (int8 models on TFLite-Micro)
+bench               ``bench.json`` (host and emulated-MCU latency, predicted board latency)
+export              ``firmware/`` (C arrays, frontend/model headers for the app)
+==================  ==========================================================
+
+The device runs three models: the keyword embedding model on K windows, the
+acoustic embedding model on the clip, and the fusion head on the acoustic embedding
+and the mean keyword embedding.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from edgeser.datasets import WindowPlan, feature_matrix, keyword_windows
+from edgeser.recipe import Recipe
+from edgeser.rundir import RunDir
+from edgeser.stages import Stage
+
+UNKNOWN, SILENCE = "_unknown_", "_silence_"
+REPRESENTATIVE_EXAMPLES = 200  # training examples used to calibrate int8 ranges
+
+
+# -- helpers -------------------------------------------------------------------
+def plan_of(recipe: Recipe) -> WindowPlan:
+    d = recipe.data
+    return WindowPlan.from_seconds(recipe.frontend, d.clip_seconds, d.keyword_window_seconds, d.keyword_hop_seconds)
+
+
+def _labels(run: RunDir) -> dict[str, list[str]]:
+    return json.loads((run.path / "labels.json").read_text())
+
+
+def model_configs(recipe: Recipe, labels: dict[str, list[str]]):
+    """The recipe's model sizes with input sizes and class counts filled in."""
+    plan = plan_of(recipe)
+    channels = recipe.frontend.num_channels
+    acoustic = dataclasses.replace(
+        recipe.acoustic, num_frames=plan.clip_frames, num_channels=channels, num_classes=len(labels["emotions"])
+    )
+    keyword = dataclasses.replace(
+        recipe.keyword,
+        num_frames=plan.keyword_frames,
+        num_channels=channels,
+        num_keywords=len(labels["keywords"]) - 2,
+    )
+    fusion = dataclasses.replace(
+        recipe.fusion,
+        acoustic_dim=acoustic.embedding_dim,
+        keyword_dim=keyword.embedding_dim,
+        num_classes=len(labels["emotions"]),
+    )
+    return acoustic, keyword, fusion
+
+
+def _corpus_root(run: RunDir, root: str) -> Path:
+    return Path(root) if root else run.path / "corpus"
+
+
+def _read(name: str, root: Path):
+    from rich.console import Console
+
+    from edgeser.corpora import read_corpus
+
+    result = read_corpus(name, root)
+    if result.problems:
+        console = Console(stderr=True)
+        console.print(f"[yellow]{name}: {len(result.problems)} file(s) skipped:[/yellow]")
+        for path, reason in result.problems[:20]:
+            console.print(f"  {path}: {reason}")
+    if not result.utterances:
+        raise RuntimeError(f"{root}: the {name} corpus has no usable clips")
+    return result
+
+
+def _silence_windows(recipe: Recipe, count: int, frames: int, seed: int) -> np.ndarray:
+    """Keyword-branch "silence" examples: features of quiet noise (-60 to -40 dBFS)."""
+    from edgeser.datasets import fit_frames, silence_code
+    from edgeser.frontend.features import compute_features
+
+    rng = np.random.default_rng(seed)
+    seconds = recipe.data.keyword_window_seconds
+    rows = []
+    for _ in range(count):
+        level = 32768 * 10 ** (rng.uniform(-60, -40) / 20)
+        audio = np.clip(rng.normal(0, level, int(seconds * recipe.frontend.sample_rate)), -32768, 32767).astype(np.int16)
+        rows.append(fit_frames(compute_features(audio, recipe.frontend), frames, silence_code(recipe.frontend)))
+    return np.stack(rows)
+
+
+def _keras(run: RunDir, which: str, trained: bool = True):
+    """Rebuild a model of this run from the recipe (and load its weights)."""
+    from edgeser.models.acoustic import build_acoustic_model
+    from edgeser.models.fusion import build_fusion_model
+    from edgeser.models.kws import build_kws_model
+
+    acoustic, keyword, fusion = model_configs(run.recipe, _labels(run))
+    builders = {
+        "acoustic": lambda: build_acoustic_model(acoustic),
+        "keyword": lambda: build_kws_model(keyword),
+        "fusion": lambda: build_fusion_model(fusion),
+        "keyword_only": lambda: _keyword_only_head(keyword.embedding_dim, fusion),
+    }
+    model = builders[which]()
+    if trained:
+        with np.load(run.path / f"{which}.weights.npz") as stored:
+            model.set_weights([stored[f"w{i}"] for i in range(len(stored.files))])
+    return model
+
+
+def _keyword_only_head(embedding_dim: int, fusion):
+    """The unimodal keyword reference: the fusion head's MLP on the keyword embedding alone."""
+    import tensorflow as tf
+
+    layers = tf.keras.layers
+    k = layers.Input((embedding_dim,), name="keywords")
+    x = layers.Dropout(fusion.dropout)(k)
+    x = layers.Dense(fusion.hidden_dim, activation="relu")(x)
+    return tf.keras.Model(k, layers.Dense(fusion.num_classes)(layers.Dropout(fusion.dropout)(x)), name="keyword_only")
+
+
+def _save_weights(run: RunDir, model, name: str, stage: str) -> None:
+    """All weights in ``get_weights()`` order (the builders are deterministic) as an .npz."""
+    import io
+
+    buffer = io.BytesIO()
+    np.savez(buffer, **{f"w{i}": w for i, w in enumerate(model.get_weights())})
+    run.write_bytes(f"{name}.weights.npz", buffer.getvalue(), stage)
+
+
+def _split(data: Any, part: str) -> np.ndarray:
+    return data[f"split_{part}"]
+
+
+def _train(run: RunDir, model, name: str, stage: str, train, val, num_classes: int, settings) -> dict:
+    from edgeser.models.training import plot_history, train_classifier
+
+    history = train_classifier(model, train, val, num_classes, settings, run.recipe.seed, description=name)
+    _save_weights(run, model, name, stage)
+    plot_history(history, f"{run.recipe.name}: {name}", run.path / f"curves_{name}.png")
+    run.record(f"curves_{name}.png", stage)
+    return history.to_dict()
+
+
+def _seed(run: RunDir) -> None:
+    from edgeser.models.training import seed_everything
+
+    seed_everything(run.recipe.seed)
+
+
+# -- stages ----------------------------------------------------------------------
+def stage_corpus(run: RunDir) -> dict:
+    """Generate the demo corpus into the run when the recipe names no corpus folder."""
+    d = run.recipe.data
+    needs_demo = (d.corpus == "demo" and not d.root) or (d.keyword_corpus == "demo_keywords" and not d.keyword_root)
+    if not needs_demo:
+        return {"generated": False}
+    from edgeser.corpora.demo import generate_demo
+
+    result = generate_demo(run.path / "corpus", seed=run.recipe.seed)
+    for name in ("utterances.csv", "keywords.csv", "demo.json"):
+        run.record(Path("corpus") / name, "corpus")
+    return {"generated": True, "utterances": result.utterances, "keywords": result.keywords, "bytes": result.bytes}
+
+
+def stage_features(run: RunDir) -> dict:
+    """Read the corpora, split by speaker, compute fixed-size int8 features."""
+    from edgeser.corpora.splits import speaker_split
+
+    recipe, d = run.recipe, run.recipe.data
+    plan = plan_of(recipe)
+    cache = run.path / "cache"
+    emotion = _read(d.corpus, _corpus_root(run, d.root))
+    utts = emotion.utterances
+    x, used, problems = feature_matrix(utts, recipe.frontend, plan.clip_frames, cache, description="emotion features")
+    utts = [utts[i] for i in used]
+    emotions = sorted({u.label for u in utts})
+    y = np.array([emotions.index(u.label) for u in utts], np.int64)
+    split = speaker_split(utts, d.val_fraction, d.test_fraction, seed=recipe.seed)
+
+    kw = _read(d.keyword_corpus, _corpus_root(run, d.keyword_root))
+    kw_utts = kw.utterances
+    kw_x, kw_used, kw_problems = feature_matrix(
+        kw_utts, recipe.frontend, plan.keyword_frames, cache, description="keyword features"
+    )
+    kw_utts = [kw_utts[i] for i in kw_used]
+    words = sorted({u.label for u in kw_utts} - {UNKNOWN, SILENCE})
+    keyword_labels = words + [UNKNOWN, SILENCE]
+    kw_y = np.array([keyword_labels.index(u.label) if u.label in keyword_labels else 0 for u in kw_utts], np.int64)
+    kw_split = speaker_split(kw_utts, d.val_fraction, d.test_fraction, seed=recipe.seed)
+    # Silence examples where the keyword corpus has none, spread over the three parts.
+    silence = SILENCE in {u.label for u in kw_utts}
+    kw_parts = {p: np.array(getattr(kw_split, p), np.int64) for p in ("train", "val", "test")}
+    if not silence:
+        extra = _silence_windows(recipe, max(8, len(kw_y) // max(1, len(words))), plan.keyword_frames, recipe.seed)
+        start = len(kw_x)
+        kw_x = np.concatenate([kw_x, extra])
+        kw_y = np.concatenate([kw_y, np.full(len(extra), keyword_labels.index(SILENCE))])
+        order = np.arange(start, start + len(extra))
+        thirds = np.array_split(order, [int(len(order) * 0.7), int(len(order) * 0.85)])
+        for part, idx in zip(("train", "val", "test"), thirds):
+            kw_parts[part] = np.concatenate([kw_parts[part], idx])
+
+    arrays = {
+        "x": x,
+        "y": y,
+        "split_train": np.array(split.train, np.int64),
+        "split_val": np.array(split.val, np.int64),
+        "split_test": np.array(split.test, np.int64),
+        "speakers": np.array([u.speaker for u in utts]),
+        "kw_windows": keyword_windows(x, plan),
+        "kw_x": kw_x,
+        "kw_y": kw_y,
+        **{f"kw_split_{p}": v for p, v in kw_parts.items()},
+    }
+    import io
+
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    run.write_bytes("features.npz", buffer.getvalue(), "features")
+    run.write_json("labels.json", {"emotions": emotions, "keywords": keyword_labels}, "features")
+    skipped = problems + kw_problems + list(emotion.problems) + list(kw.problems)
+    if skipped:
+        run.write_json("skipped_files.json", [{"path": p, "reason": r} for p, r in skipped], "features")
+    return {
+        "clips": len(y),
+        "speakers": len(set(arrays["speakers"])),
+        "train/val/test": [len(split.train), len(split.val), len(split.test)],
+        "keyword_clips": int(len(kw_y)),
+        "skipped": len(skipped),
+        "frames": plan.clip_frames,
+        "keyword_windows": plan.num_keyword_windows,
+    }
+
+
+def _features(run: RunDir):
+    return np.load(run.path / "features.npz")
+
+
+def stage_train_keyword(run: RunDir) -> dict:
+    data, labels = _features(run), _labels(run)
+    _seed(run)
+    model = _keras(run, "keyword", trained=False)
+    part = lambda p: (data["kw_x"][data[f"kw_split_{p}"]].astype(np.float32), data["kw_y"][data[f"kw_split_{p}"]])  # noqa: E731
+    history = _train(run, model, "keyword", "train_keyword", part("train"), part("val"), len(labels["keywords"]), run.recipe.training.keyword)
+    return {"best_val_ua": history["best_val_ua"], "epochs": len(history["loss"])}
+
+
+def stage_train_acoustic(run: RunDir) -> dict:
+    data, labels = _features(run), _labels(run)
+    _seed(run)
+    model = _keras(run, "acoustic", trained=False)
+    part = lambda p: (data["x"][_split(data, p)].astype(np.float32), data["y"][_split(data, p)])  # noqa: E731
+    history = _train(run, model, "acoustic", "train_acoustic", part("train"), part("val"), len(labels["emotions"]), run.recipe.training.acoustic)
+    return {"best_val_ua": history["best_val_ua"], "epochs": len(history["loss"])}
+
+
+def float_embeddings(run: RunDir, data) -> tuple[np.ndarray, np.ndarray]:
+    """Float acoustic embeddings [N, Ea] and mean keyword embeddings [N, Ek] of every clip."""
+    from edgeser.models.acoustic import embedding_model
+    from edgeser.models.kws import build_kws_embedding_model
+
+    acoustic = embedding_model(_keras(run, "acoustic")).predict(data["x"].astype(np.float32), verbose=0)
+    windows = data["kw_windows"]
+    n, k = windows.shape[:2]
+    flat = windows.reshape(n * k, *windows.shape[2:]).astype(np.float32)
+    keyword = build_kws_embedding_model(_keras(run, "keyword")).predict(flat, verbose=0).reshape(n, k, -1).mean(axis=1)
+    return acoustic, keyword
+
+
+def stage_train_fusion(run: RunDir) -> dict:
+    """Train the fusion head (and the keyword-only reference head) on frozen embeddings."""
+    from edgeser.evaluation.metrics import score
+
+    data, labels = _features(run), _labels(run)
+    acoustic, keyword = float_embeddings(run, data)
+    run.save_npy("embeddings_acoustic.npy", acoustic, "train_fusion")
+    run.save_npy("embeddings_keyword.npy", keyword, "train_fusion")
+    y, classes = data["y"], len(labels["emotions"])
+    tr, va, te = (_split(data, p) for p in ("train", "val", "test"))
+    _seed(run)
+    fusion = _keras(run, "fusion", trained=False)
+    history = _train(run, fusion, "fusion", "train_fusion", ([acoustic[tr], keyword[tr]], y[tr]), ([acoustic[va], keyword[va]], y[va]), classes, run.recipe.training.fusion)
+    _seed(run)
+    kw_only = _keras(run, "keyword_only", trained=False)
+    _train(run, kw_only, "keyword_only", "train_fusion", (keyword[tr], y[tr]), (keyword[va], y[va]), classes, run.recipe.training.fusion)
+
+    audio = _keras(run, "acoustic")
+    predictions = {
+        "acoustic": audio.predict(data["x"][te].astype(np.float32), verbose=0),
+        "keyword": kw_only.predict(keyword[te], verbose=0),
+        "fusion": fusion.predict([acoustic[te], keyword[te]], verbose=0),
+    }
+    scores = {name: score(y[te], p.argmax(-1), classes).to_dict() for name, p in predictions.items()}
+    run.write_json("train_metrics.json", {"split": "test", "backend": "keras float", "scores": scores, "labels": labels["emotions"]}, "train_fusion")
+    return {name: round(s["macro_f1"], 4) for name, s in scores.items()} | {"fusion_best_val_ua": history["best_val_ua"]}
+
+
+def _representative(arrays: Sequence[np.ndarray], seed: int) -> list[list[np.ndarray]]:
+    """Up to REPRESENTATIVE_EXAMPLES training examples, each a list of [1, ...] float32 inputs."""
+    rng = np.random.default_rng(seed)
+    count = len(arrays[0])
+    pick = np.sort(rng.choice(count, size=min(count, REPRESENTATIVE_EXAMPLES), replace=False))
+    return [[a[i : i + 1].astype(np.float32) for a in arrays] for i in pick]
+
+
+DEVICE_MODELS = ("keyword", "acoustic", "fusion")
+
+
+def stage_quantize(run: RunDir) -> dict:
+    """Full-int8 PTQ of the device models, calibrated on training features; float vs int8 report."""
+    from edgeser.evaluation.int8 import Int8Model
+    from edgeser.evaluation.metrics import score
+    from edgeser.models.acoustic import embedding_model
+    from edgeser.models.kws import build_kws_embedding_model
+    from edgeser.quantize.convert import edgeser_metadata, quantize_keras_model
+
+    data, labels = _features(run), _labels(run)
+    seed, frontend_json = run.recipe.seed, run.recipe.frontend.to_json()
+    tr, te = _split(data, "train"), _split(data, "test")
+    acoustic_emb = np.load(run.path / "embeddings_acoustic.npy")
+    keyword_emb = np.load(run.path / "embeddings_keyword.npy")
+    windows = data["kw_windows"][tr]
+    windows = windows.reshape(-1, *windows.shape[2:])
+    audio_model = _keras(run, "acoustic")
+    models = {
+        "keyword": (build_kws_embedding_model(_keras(run, "keyword")), [windows], labels["keywords"]),
+        "acoustic": (embedding_model(audio_model), [data["x"][tr]], labels["emotions"]),
+        "fusion": (_keras(run, "fusion"), [acoustic_emb[tr], keyword_emb[tr]], labels["emotions"]),
+        "audio_only": (audio_model, [data["x"][tr]], labels["emotions"]),
+    }
+    sizes = {}
+    for name, (model, arrays, names) in models.items():
+        # Feature-input models get input quantisation scale 1, zero point 0: the board
+        # feeds the frontend's int8 codes unchanged.
+        pin = None if name == "fusion" else (-128.0, 127.0)
+        tflite = quantize_keras_model(
+            model,
+            _representative(arrays, seed),
+            edgeser_metadata(frontend_json, names, model=name, recipe=run.recipe.name),
+            pin_input_range=pin,
+        )
+        run.write_bytes(f"{name}_int8.tflite", tflite, "quantize")
+        sizes[name] = len(tflite)
+
+    # Float vs int8 on the test split, classifier by classifier (host LiteRT is enough here).
+    classes, y = len(labels["emotions"]), data["y"][te]
+    int8 = {name: Int8Model.from_file(run.path / f"{name}_int8.tflite", "litert") for name in ("audio_only", "fusion")}
+    float_logits = {
+        "audio_only": audio_model.predict(data["x"][te].astype(np.float32), verbose=0),
+        "fusion": models["fusion"][0].predict([acoustic_emb[te], keyword_emb[te]], verbose=0),
+    }
+    int8_logits = {
+        "audio_only": int8["audio_only"](data["x"][te].astype(np.float32))[0],
+        "fusion": int8["fusion"](acoustic_emb[te], keyword_emb[te])[0],
+    }
+    report = {}
+    for name in float_logits:
+        f, q = float_logits[name], int8_logits[name]
+        report[name] = {
+            "float": score(y, f.argmax(-1), classes).to_dict(),
+            "int8": score(y, q.argmax(-1), classes).to_dict(),
+            "argmax_agreement": float(np.mean(f.argmax(-1) == q.argmax(-1))),
+            "mean_abs_logit_error": float(np.mean(np.abs(f - q))),
+        }
+    run.write_json("quantize_report.json", {"split": "test", "models": report, "bytes": sizes}, "quantize")
+    return {"bytes": sizes, "macro_f1_drop": {n: round(r["float"]["macro_f1"] - r["int8"]["macro_f1"], 4) for n, r in report.items()}}
+
+
+def stage_check(run: RunDir) -> dict:
+    from edgeser.quantize.edgetpu_check import check_model
+
+    reports = {}
+    for name in DEVICE_MODELS:
+        report = check_model(run.path / f"{name}_int8.tflite", frontend=run.recipe.frontend)
+        reports[name] = report.to_dict()
+    run.write_json("check.json", reports, "check")
+    return {name: f"{r['mapped_count']}/{r['mapped_count'] + r['cpu_count']} mapped" for name, r in reports.items()}
+
+
+def stage_compile(run: RunDir) -> dict:
+    from edgeser.quantize.compiler import compile_models, find_compiler, missing_compiler_message
+
+    if find_compiler() is None:
+        from rich.console import Console
+
+        Console(stderr=True).print(f"[yellow]{missing_compiler_message()}[/yellow]")
+        return {"compiled": False}
+    # The fusion head stays on the CPU (coralmicro caches at most two models' parameters).
+    result = compile_models([run.path / f"{n}_int8.tflite" for n in ("keyword", "acoustic")], run.path / "edgetpu")
+    run.write_json("compile.json", dataclasses.asdict(result) if dataclasses.is_dataclass(result) else {}, "compile")
+    return {"compiled": True}
+
+
+def stage_memory(run: RunDir) -> dict:
+    from edgeser.quantize.memory import frontend_working_bytes, memory_report
+
+    budget = run.recipe.budget
+    report = memory_report(
+        {name: run.path / f"{name}_int8.tflite" for name in DEVICE_MODELS},
+        frontend_working_bytes(run.recipe.frontend),
+        budget.memory_bytes,
+        budget.memory_goal_bytes,
+    )
+    data = report.to_dict()
+    run.write_json("memory.json", data, "memory")
+    return {"total_bytes": data.get("total_bytes"), "over_budget": data.get("over_budget"), "over_goal": data.get("over_goal")}
+
+
+def int8_predictions(run: RunDir, data, indices: np.ndarray, backend: str = "tflm") -> dict[str, np.ndarray]:
+    """Logits of the int8 models on clips ``indices``, chained as on the board."""
+    from edgeser.evaluation.int8 import Int8Model
+
+    models = {n: Int8Model.from_file(run.path / f"{n}_int8.tflite", backend) for n in (*DEVICE_MODELS, "audio_only")}
+    x = data["x"][indices].astype(np.float32)
+    windows = data["kw_windows"][indices]
+    n, k = windows.shape[:2]
+    keyword = models["keyword"](windows.reshape(n * k, *windows.shape[2:]).astype(np.float32))[0]
+    keyword = keyword.reshape(n, k, -1).mean(axis=1)
+    acoustic = models["acoustic"](x)[0]
+    return {"acoustic": models["audio_only"](x)[0], "fusion": models["fusion"](acoustic, keyword)[0]}
+
+
+def stage_evaluate(run: RunDir) -> dict:
+    """The int8 models through the TFLite-Micro interpreter on the test split."""
+    from edgeser.evaluation.metrics import score
+    from edgeser.evaluation.plots import plot_confusion
+
+    data, labels = _features(run), _labels(run)
+    te = _split(data, "test")
+    logits = int8_predictions(run, data, te, "tflm")
+    scores = {}
+    for name, values in logits.items():
+        s = score(data["y"][te], values.argmax(-1), len(labels["emotions"]))
+        scores[name] = s.to_dict()
+        plot_confusion(np.array(s.confusion), labels["emotions"], f"{name} (int8, TFLite-Micro)", run.path / f"confusion_{name}.png")
+        run.record(f"confusion_{name}.png", "evaluate")
+    run.write_json("evaluate.json", {"split": "test", "backend": "tflm int8", "scores": scores, "labels": labels["emotions"]}, "evaluate")
+    return {name: round(s["macro_f1"], 4) for name, s in scores.items()}
+
+
+def stage_bench(run: RunDir) -> dict:
+    from edgeser.benchmarks.measure import pipeline_latency
+
+    plan, results = plan_of(run.recipe), {}
+    paths = [run.path / f"{n}_int8.tflite" for n in DEVICE_MODELS]
+    for backend in ("litert", "tflm"):
+        results[backend] = pipeline_latency(
+            *paths,
+            audio_seconds=run.recipe.data.clip_seconds,
+            backend=backend,
+            runs=10,
+            frontend_config=run.recipe.frontend,
+            kws_hop_frames=plan.keyword_hop_frames,
+        )
+    from edgeser.benchmarks.predict import predict_pipeline
+
+    results["predicted_board"] = predict_pipeline(*paths, keyword_windows=plan.num_keyword_windows, frames=plan.clip_frames)
+    run.write_json("bench.json", results, "bench")
+    summary = {f"{b}_median_ms": round(results[b]["stages"]["total"]["median_ms"], 3) for b in ("litert", "tflm")}
+    summary["predicted_board_clip_ms"] = round(results["predicted_board"]["clip_ms"], 3)
+    return summary
+
+
+def stage_export(run: RunDir) -> dict:
+    """C arrays of the device models and the generated headers, into ``firmware/``."""
+    from edgeser.frontend.export import write_c_header
+    from edgeser.quantize.c_export import export_c_array
+
+    out = run.path / "firmware"
+    write_c_header(run.recipe.frontend, out / "frontend_config.h")
+    run.record("firmware/frontend_config.h", "export")
+    for name in DEVICE_MODELS:
+        paths = export_c_array((run.path / f"{name}_int8.tflite").read_bytes(), f"edgeser_{name}_model", out)
+        for path in paths.values():
+            run.record(Path(path).relative_to(run.path), "export")
+    return {"folder": str(out)}
+
+
+TRAIN_STAGES = [
+    Stage("corpus", stage_corpus, "generate the demo corpus (eSpeak NG)"),
+    Stage("features", stage_features, "MicroFrontend features, speaker-independent split"),
+    Stage("train_keyword", stage_train_keyword, "train the DSResNet-SE keyword model"),
+    Stage("train_acoustic", stage_train_acoustic, "train the Edge-TPU transformer"),
+    Stage("train_fusion", stage_train_fusion, "train the late-fusion head on frozen embeddings"),
+]
+QUANTIZE_STAGES = [
+    Stage("quantize", stage_quantize, "full-int8 post-training quantisation"),
+    Stage("check", stage_check, "Edge TPU compatibility check"),
+    Stage("compile", stage_compile, "edgetpu_compiler (when installed)"),
+    Stage("memory", stage_memory, "flash and TFLite-Micro arena against the budget"),
+    Stage("export", stage_export, "firmware C arrays and headers"),
+]
+DEMO_STAGES = TRAIN_STAGES + QUANTIZE_STAGES + [
+    Stage("evaluate", stage_evaluate, "int8 models on the emulated microcontroller"),
+    Stage("bench", stage_bench, "latency: host LiteRT and emulated TFLite-Micro"),
+]

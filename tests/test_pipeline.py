@@ -1,0 +1,95 @@
+"""The whole pipeline on a tiny recipe: demo corpus -> features -> three models -> int8 ->
+Edge TPU check -> memory -> int8 evaluation on TFLite-Micro -> latency -> firmware export,
+then a resumed run that redoes only what changed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from edgeser.cli import app
+from edgeser.pipeline import DEMO_STAGES
+from edgeser.rundir import RunDir
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory, repo_root) -> Path:
+    out = tmp_path_factory.mktemp("pipeline") / "tiny"
+    result = CliRunner().invoke(app, ["demo", "--recipe", str(repo_root / "tests/data/tiny.yaml"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "fusion" in result.output and "ops mapped" in result.output
+    return out
+
+
+def test_every_stage_finished_and_recorded(tiny_run):
+    run = RunDir.open(tiny_run)
+    for stage in DEMO_STAGES:
+        assert run.stage_done(stage.name), stage.name
+    manifest = json.loads((tiny_run / "manifest.json").read_text())
+    for name in ("keyword_int8.tflite", "acoustic_int8.tflite", "fusion_int8.tflite", "features.npz", "evaluate.json"):
+        assert manifest["files"][name]["recipe_sha256"] == run.recipe_sha256
+    assert (tiny_run / "summary.md").read_text().count("|") > 20
+
+
+def test_device_models_are_int8_fully_mapped_and_within_the_goal(tiny_run):
+    from edgeser.quantize.convert import read_frontend_json, read_labels
+
+    check = json.loads((tiny_run / "check.json").read_text())
+    for name in ("keyword", "acoustic", "fusion"):
+        assert check[name]["cpu_count"] == 0 and check[name]["fraction_mapped"] == 1.0, name
+        data = (tiny_run / f"{name}_int8.tflite").read_bytes()
+        assert read_frontend_json(data) == RunDir.open(tiny_run).recipe.frontend.to_json()
+        assert read_labels(data)
+    memory = json.loads((tiny_run / "memory.json").read_text())
+    assert memory["total_bytes"] < memory["goal_bytes"] and not memory["over_budget"]
+    assert all(m["arena_bytes"] > 0 for m in memory["models"].values())
+
+
+def test_feature_models_take_the_frontend_codes_unchanged(tiny_run):
+    from edgeser.quantize.c_export import io_quantization
+
+    for name in ("keyword", "acoustic"):
+        (inp,), _ = io_quantization((tiny_run / f"{name}_int8.tflite").read_bytes())
+        assert (inp.scale, inp.zero_point, inp.dtype) == (1.0, 0, "int8")
+
+
+def test_evaluation_and_benchmark_figures_are_sane(tiny_run):
+    scores = json.loads((tiny_run / "evaluate.json").read_text())["scores"]
+    labels = json.loads((tiny_run / "labels.json").read_text())["emotions"]
+    assert labels == ["angry", "happy", "neutral", "sad"]
+    for name in ("acoustic", "fusion"):
+        s = scores[name]
+        assert 0.0 <= s["wa"] <= 1.0 and sum(map(sum, s["confusion"])) > 0
+    bench = json.loads((tiny_run / "bench.json").read_text())
+    for backend in ("litert", "tflm"):
+        total = bench[backend]["stages"]["total"]
+        assert 0 < total["min_ms"] <= total["median_ms"] <= total["max_ms"]
+    assert "predicted" in bench["predicted_board"]["label"]
+    assert (tiny_run / "firmware" / "frontend_config.h").is_file()
+    assert (tiny_run / "firmware" / "edgeser_acoustic_model.cc").is_file()
+
+
+def test_rerun_resumes_and_redoes_only_what_changed(tiny_run, repo_root):
+    recipe = str(repo_root / "tests/data/tiny.yaml")
+    result = CliRunner().invoke(app, ["demo", "--recipe", recipe, "--out", str(tiny_run)])
+    assert result.exit_code == 0
+    assert result.output.count("skipped") >= len(DEMO_STAGES)
+    before = json.loads((tiny_run / "manifest.json").read_text())["stages"]
+    (tiny_run / "memory.json").write_text("{}")  # a damaged output of a late stage
+    result = CliRunner().invoke(app, ["demo", "--recipe", recipe, "--out", str(tiny_run)])
+    assert result.exit_code == 0, result.output
+    after = json.loads((tiny_run / "manifest.json").read_text())["stages"]
+    assert after["train_acoustic"] == before["train_acoustic"]  # not retrained
+    assert after["memory"]["finished_at"] >= before["memory"]["finished_at"]
+    assert json.loads((tiny_run / "memory.json").read_text())["total_bytes"] > 0
+
+
+def test_a_different_recipe_in_the_same_folder_is_refused(tiny_run, repo_root):
+    result = CliRunner().invoke(app, ["train", "--recipe", str(repo_root / "configs/demo.yaml"), "--out", str(tiny_run)])
+    assert result.exit_code == 1
+    assert "different recipe" in " ".join(result.output.split())
