@@ -9,7 +9,7 @@ OUT    ?= runs/$(basename $(notdir $(RECIPE)))
 
 include firmware/firmware.mk
 
-.PHONY: setup test demo features-bench clean help
+.PHONY: setup test demo bench features-bench clean help
 
 help:
 	@echo "make setup   create .venv and install edgeser with pinned dependencies"
@@ -38,3 +38,6 @@ features-bench: setup
 
 clean: firmware-clean
 	rm -rf runs .pytest_cache
+
+bench: setup
+	$(BIN)/python -m edgeser.benchmarks.run_bench $(OUT)

@@ -149,6 +149,18 @@ def keyword_windows(num_frames: int, kw_frames: int, kw_hop: int) -> int:
     return (num_frames - kw_frames) // kw_hop + 1
 
 
+def _stored_frontend(data: bytes):
+    """The FrontendConfig an edgeser model stores in its metadata, or None."""
+    from edgeser.frontend.config import FrontendConfig
+    from edgeser.quantize.convert import read_frontend_json
+
+    try:
+        text = read_frontend_json(data)
+    except Exception:  # not an edgeser model, or metadata unreadable: use the default
+        return None
+    return FrontendConfig.from_json(text) if text else None
+
+
 def pipeline_latency(
     kws: str | Path,
     acoustic: str | Path,
@@ -164,7 +176,8 @@ def pipeline_latency(
 ) -> dict[str, Any]:
     """End-to-end time of frontend + K keyword windows + acoustic + fusion on one clip.
 
-    ``audio_seconds`` defaults to the acoustic model's window; K follows the firmware's
+    ``frontend_config`` defaults to the one stored in the acoustic model's metadata
+    (else the default config). ``audio_seconds`` defaults to the acoustic model's window; K follows the firmware's
     schedule: ``(frames - kw_frames) // kw_hop + 1`` with ``kw_hop`` =
     ``kws_hop_frames`` or 0.5 s of frames. ``audio`` (int16) defaults to deterministic
     noise (``default_rng(0)``, σ = 3000), which costs the NumPy frontend the same as speech.
@@ -172,8 +185,8 @@ def pipeline_latency(
     from edgeser.frontend.config import FrontendConfig
     from edgeser.frontend.microfrontend import compute_raw
 
-    cfg = frontend_config or FrontendConfig()
     files = {"keyword": read_model(kws), "acoustic": read_model(acoustic), "fusion": read_model(fusion)}
+    cfg = frontend_config or _stored_frontend(files["acoustic"].data) or FrontendConfig()
     runners = {k: open_runner(backend, mf.data, variant if backend == "litert" else "", source=mf.path) for k, mf in files.items()}
     for r in runners.values():
         ins, _ = make_inputs(r.input_specs())

@@ -50,7 +50,7 @@ def recipe_check(path: Path = typer.Argument(..., help="Recipe YAML file.")) -> 
         console.print(f"[red]invalid recipe:[/red] {exc}")
         raise typer.Exit(1)
     console.print(recipe.to_yaml(), end="")
-    console.print(f"# recipe sha256: {recipe.sha256()}")
+    console.print(f"# recipe sha256: {recipe.sha256()}", soft_wrap=True)
 
 
 def _run_folder(recipe_path: Path, out: Optional[Path], data: Optional[Path], force: bool):

@@ -65,11 +65,13 @@ def test_evaluation_and_benchmark_figures_are_sane(tiny_run):
     for name in ("acoustic", "fusion"):
         s = scores[name]
         assert 0.0 <= s["wa"] <= 1.0 and sum(map(sum, s["confusion"])) > 0
-    bench = json.loads((tiny_run / "bench.json").read_text())
+    bench = json.loads((tiny_run / "bench.json").read_text())["backends"]
     for backend in ("litert", "tflm"):
-        total = bench[backend]["stages"]["total"]
+        total = bench[backend]["pipeline"]["stages"]["total"]
         assert 0 < total["min_ms"] <= total["median_ms"] <= total["max_ms"]
-    assert "predicted" in bench["predicted_board"]["label"]
+        assert len(bench[backend]["results"]) >= 3  # each device model timed alone too
+    assert "predicted" in bench["tflm"]["pipeline"]["predicted"]["label"]
+    assert "| tflm | pipeline" in (tiny_run / "bench.md").read_text()
     assert (tiny_run / "firmware" / "frontend_config.h").is_file()
     assert (tiny_run / "firmware" / "edgeser_acoustic_model.cc").is_file()
 
