@@ -33,7 +33,6 @@ from ai_edge_litert import schema_py_generated as schema
 EDGETPU_CUSTOM_OP = "edgetpu-custom-op"
 RANDOM_SEED = 0
 
-_OP_NAMES = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
 _TYPE_NAMES = {v: k for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
 _NP_TYPES = {
     "INT8": np.int8,
@@ -165,13 +164,10 @@ def _spec(t: Any) -> TensorSpec:
 
 
 def op_name(model: Any, opcode_index: int) -> str:
-    code = model.operatorCodes[opcode_index]
-    builtin = max(int(code.builtinCode or 0), int(code.deprecatedBuiltinCode or 0))
-    name = _OP_NAMES.get(builtin, f"BUILTIN_{builtin}")
-    if name == "CUSTOM":
-        custom = code.customCode.decode() if isinstance(code.customCode, bytes) else str(code.customCode)
-        name = f"CUSTOM:{custom}"
-    return name
+    """Builtin name (or ``CUSTOM:<code>``) of an operator code (the check's own parser)."""
+    from edgeser.quantize.edgetpu_check import op_name as name_and_version
+
+    return name_and_version(model, opcode_index)[0]
 
 
 def parse_model(data: bytes, source: str) -> Any:

@@ -121,7 +121,7 @@ def quantize(run_dir: Path = typer.Argument(..., help="A run folder made by `edg
     if missing:
         Console(stderr=True).print(f"[red]{run_dir}: training is not finished ({', '.join(missing)}); run `edgeser train` first[/red]")
         raise typer.Exit(1)
-    _run(run, QUANTIZE_STAGES)
+    _run(run, TRAIN_STAGES + QUANTIZE_STAGES)  # the done training stages are skipped
 
 
 @app.command()

@@ -433,17 +433,21 @@ def stage_memory(run: RunDir) -> dict:
 
 
 def int8_predictions(run: RunDir, data, indices: np.ndarray, backend: str = "tflm") -> dict[str, np.ndarray]:
-    """Logits of the int8 models on clips ``indices``, chained as on the board."""
-    from edgeser.evaluation.int8 import Int8Model
+    """Logits of the int8 models on clips ``indices``, chained exactly as on the board.
 
-    models = {n: Int8Model.from_file(run.path / f"{n}_int8.tflite", backend) for n in (*DEVICE_MODELS, "audio_only")}
-    x = data["x"][indices].astype(np.float32)
-    windows = data["kw_windows"][indices]
-    n, k = windows.shape[:2]
-    keyword = models["keyword"](windows.reshape(n * k, *windows.shape[2:]).astype(np.float32))[0]
-    keyword = keyword.reshape(n, k, -1).mean(axis=1)
-    acoustic = models["acoustic"](x)[0]
-    return {"acoustic": models["audio_only"](x)[0], "fusion": models["fusion"](acoustic, keyword)[0]}
+    The device chain is :class:`edgeser.evaluation.int8.BoardChain`: int8 features
+    requantised to each model's input, the K keyword outputs summed in int32 and
+    requantised once to the fusion input (the mean), the acoustic output requantised
+    to the fusion input with TFLite's fixed-point multiplier -- the integer algorithm
+    of firmware/core (firmware/README.md, "Parity with Python"), not float means.
+    """
+    from edgeser.evaluation.int8 import BoardChain, Int8Model
+
+    chain = BoardChain(*(Int8Model.from_file(run.path / f"{n}_int8.tflite", backend) for n in DEVICE_MODELS))
+    audio_only = Int8Model.from_file(run.path / "audio_only_int8.tflite", backend)
+    x = np.asarray(data["x"][indices], dtype=np.int8)
+    windows = np.asarray(data["kw_windows"][indices], dtype=np.int8)
+    return {"acoustic": audio_only.from_features(x), "fusion": chain.logits(x, windows)}
 
 
 def stage_evaluate(run: RunDir) -> dict:

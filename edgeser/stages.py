@@ -6,7 +6,8 @@ through the run folder (so the manifest records them) and returns a small summar
 recipe with intact files, times the others, and marks each finished only after it
 returned — so an interrupted or failed stage is simply run again next time, and
 the outputs of the stages before it stay as they were. Once one stage runs, all
-later stages run too, since what they read may have changed.
+later stages run too, since what they read may have changed; and a stage that
+finished before a stage it follows (e.g. quantise before a retraining) is stale.
 """
 
 from __future__ import annotations
@@ -43,10 +44,12 @@ def run_stages(run: RunDir, stages: list[Stage], console: Console | None = None)
     console = console or Console(stderr=True)
     results: list[StageResult] = []
     rerun = False  # once a stage runs, every later one does too: its inputs may have changed
+    latest = ""  # finish time of the stages before; a stage finished before them is stale
     for number, stage in enumerate(stages, start=1):
         label = f"[{number}/{len(stages)}] {stage.name}"
-        if not rerun and run.stage_done(stage.name):
-            info = run.manifest()["stages"][stage.name]
+        info = run.manifest()["stages"].get(stage.name, {})
+        if not rerun and run.stage_done(stage.name) and info.get("finished_at", "") >= latest:
+            latest = info["finished_at"]
             console.print(f"[dim]{label}: done earlier ({info['seconds']:.1f} s), skipped[/dim]")
             results.append(StageResult(stage.name, float(info["seconds"]), True, info.get("summary", {})))
             continue
@@ -57,6 +60,7 @@ def run_stages(run: RunDir, stages: list[Stage], console: Console | None = None)
         seconds = time.perf_counter() - start
         json.dumps(summary)  # a stage's summary must be JSON-ready; fail here, not at resume
         run.finish_stage(stage.name, seconds, summary=summary)
+        latest = run.manifest()["stages"][stage.name]["finished_at"]
         console.print(f"[green]{label}: finished in {seconds:.1f} s[/green]")
         results.append(StageResult(stage.name, seconds, False, summary))
     return results

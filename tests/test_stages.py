@@ -47,3 +47,24 @@ def test_interrupted_pipeline_resumes_from_last_finished_stage(tmp_path):
     changed = RunDir.create(tmp_path, recipe_from_dict({"name": "t", "seed": 1}), replace_recipe=True)
     run_stages(changed, stages)
     assert calls[-2:] == ["first", "second"]
+
+
+def test_a_stage_finished_before_the_stage_it_follows_is_stale(tmp_path):
+    calls: list[str] = []
+
+    def make(name: str):
+        def fn(run: RunDir) -> dict:
+            calls.append(name)
+            run.write_text(f"{name}.txt", name, stage=name)
+            return {}
+
+        return Stage(name, fn, name)
+
+    train, quantize = make("train"), make("quantize")
+    run = RunDir.create(tmp_path, recipe_from_dict({"name": "t"}))
+    run_stages(run, [train, quantize])
+    manifest = run.manifest()
+    manifest["stages"]["train"]["finished_at"] = "9999-01-01T00:00:00+00:00"  # retrained after quantising
+    run._save_manifest(manifest)
+    run_stages(run, [train, quantize])
+    assert calls == ["train", "quantize", "quantize"]
