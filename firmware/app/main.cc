@@ -57,6 +57,7 @@ extern const unsigned int edgeser_fusion_model_crc32;
 #include "edgeser/ring_buffer.h"
 #include "edgeser/schedule.h"
 #include "edgeser/serial_format.h"
+#include "edgeser/stream.h"
 
 #ifndef EDGESER_FIRMWARE_VERSION
 #define EDGESER_FIRMWARE_VERSION "0.1.0"
@@ -94,17 +95,14 @@ RingBuffer<kAudioRingSamples> g_ring;
 SemaphoreHandle_t g_ring_mutex = nullptr;
 TaskHandle_t g_main_task = nullptr;
 
-FeatureWindow<kAcFrames, kNumChannels> g_window;
-EmbeddingPool<kKwWindows, kKwDim> g_pool;
-TemporalSmoother<kNumEmotions, EDGESER_SMOOTHING_HISTORY> g_smoother(
-    EDGESER_SMOOTHING_MODE == 1 ? SmoothingMode::kMean : SmoothingMode::kEma, EDGESER_SMOOTHING_ALPHA);
-
-int8_t g_kw_lut[256];        // features -> keyword input quantisation
-int8_t g_ac_lut[256];        // features -> acoustic input quantisation
-bool g_kw_identity = false;  // plain copy when the quantisations agree
-bool g_ac_identity = false;
-Requantizer g_ac_to_fusion;  // acoustic embedding -> fusion input
-Requantizer g_pool_to_fusion;
+// Feature window, schedule, input requantisation tables, keyword pool, fusion
+// input requantisation, softmax and smoothing: the portable core's
+// StreamPipeline (edgeser/stream.h), the code tests/test_firmware_parity.py
+// checks against the Python pipeline.
+using Pipeline = StreamPipeline<kAcFrames, kNumChannels, kKwFrames, kKwWindows, kKwDim, kAcDim, kNumEmotions,
+                                EDGESER_SMOOTHING_HISTORY>;
+Pipeline g_pipeline(EDGESER_SMOOTHING_MODE == 1 ? SmoothingMode::kMean : SmoothingMode::kEma,
+                    EDGESER_SMOOTHING_ALPHA);
 
 // Benchmark stages, in print order (names: firmware/README.md).
 enum Stage { kFrontend, kKeyword, kAcoustic, kFusion, kPostprocess, kReport, kDecision, kNumStages };
@@ -240,20 +238,16 @@ void PrintBenchBlock(uint32_t decisions) {
 // ------------------------------------------------------------------ pipeline
 void RunKeyword() {
   const uint64_t t0 = TimerMicros();
-  TfLiteTensor* in = g_keyword.interpreter->input(0);
-  if (g_kw_identity) g_window.CopyLatest(in->data.int8, kKwFrames);
-  else g_window.CopyLatestMapped(in->data.int8, kKwFrames, g_kw_lut);
+  g_pipeline.KeywordInput(g_keyword.interpreter->input(0)->data.int8);
   if (g_keyword.interpreter->Invoke() != kTfLiteOk) Fatal("keyword Invoke failed");
-  g_pool.Push(g_keyword.interpreter->output(0)->data.int8);
+  g_pipeline.PushKeywordEmbedding(g_keyword.interpreter->output(0)->data.int8);
   g_stats[kKeyword].Add(ElapsedUs(t0));
 }
 
 void RunDecision(uint64_t t_frame_start) {
   // Acoustic model on the whole window.
   uint64_t t0 = TimerMicros();
-  TfLiteTensor* ac_in = g_acoustic.interpreter->input(0);
-  if (g_ac_identity) g_window.CopyLatest(ac_in->data.int8, kAcFrames);
-  else g_window.CopyLatestMapped(ac_in->data.int8, kAcFrames, g_ac_lut);
+  g_pipeline.AcousticInput(g_acoustic.interpreter->input(0)->data.int8);
   if (g_acoustic.interpreter->Invoke() != kTfLiteOk) Fatal("acoustic Invoke failed");
   g_stats[kAcoustic].Add(ElapsedUs(t0));
 
@@ -261,17 +255,14 @@ void RunDecision(uint64_t t_frame_start) {
   t0 = TimerMicros();
   int8_t* fusion_ac = g_fusion.interpreter->input(0)->data.int8;
   int8_t* fusion_kw = (kFusionInputs == 2) ? g_fusion.interpreter->input(1)->data.int8 : fusion_ac + kAcDim;
-  RequantizeVector(g_acoustic.interpreter->output(0)->data.int8, kAcDim, g_ac_to_fusion, fusion_ac);
-  g_pool.Pool(g_pool_to_fusion, fusion_kw);
+  g_pipeline.FusionInputs(g_acoustic.interpreter->output(0)->data.int8, fusion_ac, fusion_kw);
   if (g_fusion.interpreter->Invoke() != kTfLiteOk) Fatal("fusion Invoke failed");
   g_stats[kFusion].Add(ElapsedUs(t0));
 
   // Softmax + smoothing.
   t0 = TimerMicros();
   float probs[kNumEmotions], smoothed[kNumEmotions];
-  Postprocess(g_fusion.interpreter->output(0)->data.int8, kNumEmotions, EDGESER_FUSION_OUTPUT_SCALE,
-              EDGESER_FUSION_OUTPUT_ZERO_POINT, probs);
-  const Decision d = g_smoother.Update(probs, smoothed);
+  const Decision d = g_pipeline.Decide(g_fusion.interpreter->output(0)->data.int8, probs, smoothed);
   g_stats[kPostprocess].Add(ElapsedUs(t0));
 
   // Report: serial JSON line + LEDs.
@@ -359,18 +350,17 @@ bool AudioCallback(void* /*ctx*/, const int32_t* samples, size_t num_samples) {
               EDGESER_FUSION_OUTPUT_ZERO_POINT);
 
   // Requantisation tables and multipliers (computed once).
-  const Requantizer kw_in = Requantizer::Make(EDGESER_FEATURE_SCALE, EDGESER_FEATURE_ZERO_POINT,
-                                              EDGESER_KEYWORD_INPUT_SCALE, EDGESER_KEYWORD_INPUT_ZERO_POINT);
-  const Requantizer ac_in = Requantizer::Make(EDGESER_FEATURE_SCALE, EDGESER_FEATURE_ZERO_POINT,
-                                              EDGESER_ACOUSTIC_INPUT_SCALE, EDGESER_ACOUSTIC_INPUT_ZERO_POINT);
-  g_kw_identity = kw_in.identity;
-  g_ac_identity = ac_in.identity;
-  BuildRequantLut(kw_in, g_kw_lut);
-  BuildRequantLut(ac_in, g_ac_lut);
-  g_ac_to_fusion = Requantizer::Make(EDGESER_ACOUSTIC_OUTPUT_SCALE, EDGESER_ACOUSTIC_OUTPUT_ZERO_POINT,
-                                     EDGESER_FUSION_ACOUSTIC_SCALE, EDGESER_FUSION_ACOUSTIC_ZERO_POINT);
-  g_pool_to_fusion = decltype(g_pool)::MakeRequantizer(EDGESER_KEYWORD_OUTPUT_SCALE, EDGESER_KEYWORD_OUTPUT_ZERO_POINT,
-                                                       EDGESER_FUSION_KEYWORD_SCALE, EDGESER_FUSION_KEYWORD_ZERO_POINT);
+  const StreamQuantization quantization = {
+      {EDGESER_FEATURE_SCALE, EDGESER_FEATURE_ZERO_POINT},
+      {EDGESER_KEYWORD_INPUT_SCALE, EDGESER_KEYWORD_INPUT_ZERO_POINT},
+      {EDGESER_KEYWORD_OUTPUT_SCALE, EDGESER_KEYWORD_OUTPUT_ZERO_POINT},
+      {EDGESER_ACOUSTIC_INPUT_SCALE, EDGESER_ACOUSTIC_INPUT_ZERO_POINT},
+      {EDGESER_ACOUSTIC_OUTPUT_SCALE, EDGESER_ACOUSTIC_OUTPUT_ZERO_POINT},
+      {EDGESER_FUSION_ACOUSTIC_SCALE, EDGESER_FUSION_ACOUSTIC_ZERO_POINT},
+      {EDGESER_FUSION_KEYWORD_SCALE, EDGESER_FUSION_KEYWORD_ZERO_POINT},
+      {EDGESER_FUSION_OUTPUT_SCALE, EDGESER_FUSION_OUTPUT_ZERO_POINT},
+  };
+  g_pipeline.Configure(quantization, kSchedule);
 
   // MicroFrontend: the C library's settings exactly as the Python frontend
   // uses them (config_check.h: EDGESER_FRONTEND_C_* or the same derivation).
@@ -436,12 +426,11 @@ bool AudioCallback(void* /*ctx*/, const int32_t* samples, size_t num_samples) {
       left -= read;
       if (out.values == nullptr || out.size != static_cast<size_t>(kNumChannels)) continue;
       MapFrontendFrame(out.values, out.size, mapping, features);
-      g_window.Push(features);
+      g_pipeline.PushFrame(features);
       g_stats[kFrontend].Add(ElapsedUs(t_frame));
 
-      const uint64_t f = g_window.total_pushed();
-      if (kSchedule.KeywordDue(f)) RunKeyword();
-      if (kSchedule.DecisionDue(f) && g_pool.ready()) {
+      if (g_pipeline.KeywordDue()) RunKeyword();
+      if (g_pipeline.DecisionDue()) {
         RunDecision(t_frame);
         ++decisions;
         if (EDGESER_BENCHMARK_DECISIONS > 0 && decisions == static_cast<uint32_t>(EDGESER_BENCHMARK_DECISIONS)) {

@@ -1,0 +1,169 @@
+// edgeser_core_parity: the board's decision pipeline (edgeser/stream.h, the
+// same StreamPipeline app/main.cc runs) behind a stdin/stdout protocol, with
+// the interpreters replaced by the caller. tests/test_firmware_parity.py feeds
+// it the int8 feature frames of real clips, answers each model request with
+// the int8 output TFLite-Micro gives on exactly the bytes printed, and checks
+// that the Python pipeline (edgeser.evaluation.int8.BoardChain) computes the
+// same model inputs and decisions.
+//
+// Built against a generated model_io.h (sizes are compile-time, as on the
+// board):  make -C firmware parity GENERATED=<dir with model_io.h>
+// Smoothing follows app_config.h (EDGESER_DEFINES / -D to change).
+//
+// Protocol: one command per line; every number is a decimal integer unless
+// noted. After each command the tool prints its lines and then "done F" (F =
+// the frame clock), or "error <reason>".
+//
+//   frame q[C]     push one feature frame. Then, as the board would:
+//     keyword due  -> prints  "keyword_in F q[Tk*C]"
+//                     reads   "keyword_out e[KW_DIM]"
+//     decision due -> prints  "acoustic_in F q[T*C]"
+//                     reads   "acoustic_out e[AC_DIM]"
+//                     prints  "fusion_acoustic F q[AC_DIM]"
+//                             "fusion_keyword F q[KW_DIM]"
+//                     reads   "fusion_out logits[N]"
+//                     prints  "decision F index confidence p[N] s[N]"
+//                             (p = softmax, s = smoothed; floats as %.9g)
+//   reset          forget the audio (window, pool, smoother)
+//   info           prints "info C Tk T K KW_DIM AC_DIM N KW_HOP DECISION_HOP SMOOTHING_MODE"
+#include <cstdint>
+#include <cstdio>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "model_io.h"
+#include "edgeser/app_config.h"
+#include "edgeser/stream.h"
+
+using namespace edgeser;
+
+namespace {
+
+constexpr size_t kC = EDGESER_ACOUSTIC_INPUT_CHANNELS;
+constexpr size_t kTk = EDGESER_KEYWORD_INPUT_FRAMES;
+constexpr size_t kT = EDGESER_ACOUSTIC_INPUT_FRAMES;
+constexpr size_t kK = EDGESER_KEYWORD_NUM_WINDOWS;
+constexpr size_t kKwDim = EDGESER_KEYWORD_OUTPUT_SIZE;
+constexpr size_t kAcDim = EDGESER_ACOUSTIC_OUTPUT_SIZE;
+constexpr size_t kN = EDGESER_FUSION_OUTPUT_SIZE;
+static_assert(EDGESER_KEYWORD_INPUT_CHANNELS == EDGESER_ACOUSTIC_INPUT_CHANNELS, "one channel count");
+
+constexpr Schedule kSchedule = {static_cast<uint32_t>(kTk), static_cast<uint32_t>(EDGESER_KEYWORD_HOP_FRAMES),
+                                static_cast<uint32_t>(kK), static_cast<uint32_t>(kT),
+                                static_cast<uint32_t>(EDGESER_DECISION_HOP_FRAMES)};
+static_assert(kSchedule.Aligned(), "keyword windows must tile the acoustic window (see config_check.h)");
+
+using Pipeline = StreamPipeline<kT, kC, kTk, kK, kKwDim, kAcDim, kN, EDGESER_SMOOTHING_HISTORY>;
+
+template <typename T>
+void PrintInts(const char* tag, uint64_t f, const T* v, size_t n) {
+  std::printf("%s %llu", tag, static_cast<unsigned long long>(f));
+  for (size_t i = 0; i < n; ++i) std::printf(" %d", static_cast<int>(v[i]));
+  std::printf("\n");
+}
+
+// Reads one line "<tag> v[n]" from stdin into out (int8). False on mismatch.
+bool ReadReply(const char* tag, size_t n, int8_t* out) {
+  std::fflush(stdout);
+  std::string line;
+  if (!std::getline(std::cin, line)) return false;
+  std::istringstream in(line);
+  std::string got;
+  in >> got;
+  if (got != tag) return false;
+  long v;
+  size_t i = 0;
+  while (in >> v) {
+    if (i == n || v < -128 || v > 127) return false;
+    out[i++] = static_cast<int8_t>(v);
+  }
+  return i == n;
+}
+
+}  // namespace
+
+int main() {
+  static Pipeline pipeline(EDGESER_SMOOTHING_MODE == 1 ? SmoothingMode::kMean : SmoothingMode::kEma,
+                           EDGESER_SMOOTHING_ALPHA);
+  const StreamQuantization q = {
+      {EDGESER_FEATURE_SCALE, EDGESER_FEATURE_ZERO_POINT},
+      {EDGESER_KEYWORD_INPUT_SCALE, EDGESER_KEYWORD_INPUT_ZERO_POINT},
+      {EDGESER_KEYWORD_OUTPUT_SCALE, EDGESER_KEYWORD_OUTPUT_ZERO_POINT},
+      {EDGESER_ACOUSTIC_INPUT_SCALE, EDGESER_ACOUSTIC_INPUT_ZERO_POINT},
+      {EDGESER_ACOUSTIC_OUTPUT_SCALE, EDGESER_ACOUSTIC_OUTPUT_ZERO_POINT},
+      {EDGESER_FUSION_ACOUSTIC_SCALE, EDGESER_FUSION_ACOUSTIC_ZERO_POINT},
+      {EDGESER_FUSION_KEYWORD_SCALE, EDGESER_FUSION_KEYWORD_ZERO_POINT},
+      {EDGESER_FUSION_OUTPUT_SCALE, EDGESER_FUSION_OUTPUT_ZERO_POINT},
+  };
+  pipeline.Configure(q, kSchedule);
+
+  static int8_t kw_in[Pipeline::kKeywordInputSize], ac_in[Pipeline::kAcousticInputSize];
+  int8_t frame[kC], kw_out[kKwDim], ac_out[kAcDim], fusion_ac[kAcDim], fusion_kw[kKwDim], logits[kN];
+  float probs[kN], smoothed[kN];
+
+  std::string line;
+  while (std::getline(std::cin, line)) {
+    std::istringstream in(line);
+    std::string cmd;
+    if (!(in >> cmd)) continue;
+    if (cmd == "info") {
+      std::printf("info %zu %zu %zu %zu %zu %zu %zu %d %d %d\n", kC, kTk, kT, kK, kKwDim, kAcDim, kN,
+                  EDGESER_KEYWORD_HOP_FRAMES, EDGESER_DECISION_HOP_FRAMES, EDGESER_SMOOTHING_MODE);
+    } else if (cmd == "reset") {
+      pipeline.Reset();
+      std::printf("done 0\n");
+    } else if (cmd == "frame") {
+      long v;
+      size_t n = 0;
+      bool ok = true;
+      while (in >> v) {
+        if (n == kC || v < -128 || v > 127) ok = false;
+        else frame[n] = static_cast<int8_t>(v);
+        ++n;
+      }
+      if (!ok || n != kC) {
+        std::printf("error frame needs %zu int8 values\n", kC);
+        std::fflush(stdout);
+        continue;
+      }
+      const uint64_t f = pipeline.PushFrame(frame);
+      if (pipeline.KeywordDue()) {
+        pipeline.KeywordInput(kw_in);
+        PrintInts("keyword_in", f, kw_in, sizeof(kw_in));
+        if (!ReadReply("keyword_out", kKwDim, kw_out)) {
+          std::printf("error expected keyword_out with %zu int8 values\n", kKwDim);
+          return 1;
+        }
+        pipeline.PushKeywordEmbedding(kw_out);
+      }
+      if (pipeline.DecisionDue()) {
+        pipeline.AcousticInput(ac_in);
+        PrintInts("acoustic_in", f, ac_in, sizeof(ac_in));
+        if (!ReadReply("acoustic_out", kAcDim, ac_out)) {
+          std::printf("error expected acoustic_out with %zu int8 values\n", kAcDim);
+          return 1;
+        }
+        pipeline.FusionInputs(ac_out, fusion_ac, fusion_kw);
+        PrintInts("fusion_acoustic", f, fusion_ac, kAcDim);
+        PrintInts("fusion_keyword", f, fusion_kw, kKwDim);
+        if (!ReadReply("fusion_out", kN, logits)) {
+          std::printf("error expected fusion_out with %zu int8 values\n", kN);
+          return 1;
+        }
+        const Decision d = pipeline.Decide(logits, probs, smoothed);
+        std::printf("decision %llu %zu %.9g", static_cast<unsigned long long>(f), d.index,
+                    static_cast<double>(d.confidence));
+        for (size_t i = 0; i < kN; ++i) std::printf(" %.9g", static_cast<double>(probs[i]));
+        for (size_t i = 0; i < kN; ++i) std::printf(" %.9g", static_cast<double>(smoothed[i]));
+        std::printf("\n");
+      }
+      std::printf("done %llu\n", static_cast<unsigned long long>(f));
+    } else {
+      std::printf("error unknown command %s\n", cmd.c_str());
+    }
+    std::fflush(stdout);
+  }
+  return 0;
+}
