@@ -483,18 +483,11 @@ def stage_bench(run: RunDir) -> dict:
 
 
 def stage_export(run: RunDir) -> dict:
-    """C arrays of the device models and the generated headers, into ``firmware/``."""
-    from edgeser.frontend.export import write_c_header
-    from edgeser.quantize.c_export import export_c_array
+    """Every generated file the firmware build needs (headers, model arrays), into ``firmware/``."""
+    from edgeser.quantize.firmware_export import export_firmware
 
-    out = run.path / "firmware"
-    write_c_header(run.recipe.frontend, out / "frontend_config.h")
-    run.record("firmware/frontend_config.h", "export")
-    for name in DEVICE_MODELS:
-        paths = export_c_array((run.path / f"{name}_int8.tflite").read_bytes(), f"edgeser_{name}_model", out)
-        for path in paths.values():
-            run.record(Path(path).relative_to(run.path), "export")
-    return {"folder": str(out)}
+    paths = export_firmware(run)
+    return {"folder": str(run.path / "firmware"), "files": len(paths)}
 
 
 TRAIN_STAGES = [

@@ -111,67 +111,14 @@ def run(tmp_path_factory):
     return r
 
 
-def _io(run):
-    from edgeser.quantize.c_export import io_quantization
-
-    return {n: io_quantization((run.path / f"{n}_int8.tflite").read_bytes()) for n in DEVICE_MODELS}
-
-
 def _c_float(x: float) -> str:
     return f"{float(np.float32(x))!r}f"
-
-
-def render_model_io_h(run, decision_hop: int) -> str:
-    """model_io.h (firmware/generated_example/model_io.h's macros) from the run's int8 models."""
-    from edgeser.pipeline import plan_of
-
-    plan = plan_of(run.recipe)
-    io = _io(run)
-    (kw_in,), (kw_out,) = io["keyword"]
-    (ac_in,), (ac_out,) = io["acoustic"]
-    fus_in, (fus_out,) = io["fusion"]
-    fus_ac, fus_kw = (fus_in[0], fus_in[1]) if len(fus_in) == 2 else (fus_in[0], fus_in[0])
-    size = lambda t: int(np.prod(t.shape))  # noqa: E731
-    acoustic_size = size(fus_ac) if len(fus_in) == 2 else size(ac_out)
-    keyword_size = size(fus_kw) if len(fus_in) == 2 else size(kw_out)
-    lines = {
-        "FEATURE_SCALE": _c_float(1.0),
-        "FEATURE_ZERO_POINT": 0,
-        "KEYWORD_INPUT_FRAMES": kw_in.shape[1],
-        "KEYWORD_INPUT_CHANNELS": kw_in.shape[-1],
-        "KEYWORD_INPUT_SCALE": _c_float(kw_in.scale),
-        "KEYWORD_INPUT_ZERO_POINT": kw_in.zero_point,
-        "KEYWORD_OUTPUT_SIZE": size(kw_out),
-        "KEYWORD_OUTPUT_SCALE": _c_float(kw_out.scale),
-        "KEYWORD_OUTPUT_ZERO_POINT": kw_out.zero_point,
-        "KEYWORD_HOP_FRAMES": plan.keyword_hop_frames,
-        "KEYWORD_NUM_WINDOWS": plan.num_keyword_windows,
-        "ACOUSTIC_INPUT_FRAMES": ac_in.shape[1],
-        "ACOUSTIC_INPUT_CHANNELS": ac_in.shape[-1],
-        "ACOUSTIC_INPUT_SCALE": _c_float(ac_in.scale),
-        "ACOUSTIC_INPUT_ZERO_POINT": ac_in.zero_point,
-        "ACOUSTIC_OUTPUT_SIZE": size(ac_out),
-        "ACOUSTIC_OUTPUT_SCALE": _c_float(ac_out.scale),
-        "ACOUSTIC_OUTPUT_ZERO_POINT": ac_out.zero_point,
-        "FUSION_NUM_INPUTS": len(fus_in),
-        "FUSION_ACOUSTIC_SIZE": acoustic_size,
-        "FUSION_ACOUSTIC_SCALE": _c_float(fus_ac.scale),
-        "FUSION_ACOUSTIC_ZERO_POINT": fus_ac.zero_point,
-        "FUSION_KEYWORD_SIZE": keyword_size,
-        "FUSION_KEYWORD_SCALE": _c_float(fus_kw.scale),
-        "FUSION_KEYWORD_ZERO_POINT": fus_kw.zero_point,
-        "FUSION_OUTPUT_SIZE": size(fus_out),
-        "FUSION_OUTPUT_SCALE": _c_float(fus_out.scale),
-        "FUSION_OUTPUT_ZERO_POINT": fus_out.zero_point,
-        "DECISION_HOP_FRAMES": decision_hop,
-    }
-    body = "\n".join(f"#define EDGESER_{k} ({v})" for k, v in lines.items())
-    return f"// model_io.h for tests/test_firmware_parity.py\n#ifndef PARITY_MODEL_IO_H_\n#define PARITY_MODEL_IO_H_\n{body}\n#endif\n"
 
 
 @pytest.fixture(scope="module")
 def parity_tool(run, tmp_path_factory) -> Path:
     from edgeser.pipeline import plan_of
+    from edgeser.quantize.firmware_export import render_model_io_h
 
     gen = tmp_path_factory.mktemp("parity_generated")
     # One decision every keyword hop: the stream test sees a decision per hop.
