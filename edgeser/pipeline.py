@@ -331,6 +331,34 @@ def _representative(arrays: Sequence[np.ndarray], seed: int) -> list[list[np.nda
 DEVICE_MODELS = ("keyword", "acoustic", "fusion")
 
 
+def _qat_models(run: RunDir, data, labels):
+    """QAT fine-tuned models: (keyword embedding, acoustic embedding, fusion, acoustic classifier,
+    acoustic embeddings [N, Ea], keyword embeddings [N, Ek]) — the fusion head fine-tunes on the
+    embeddings of the QAT (≈ int8) branches."""
+    from edgeser.quantize.qat import qat_embedding_model, qat_finetune, qat_train_settings, tfmot_available
+
+    if not tfmot_available():
+        raise RuntimeError("recipe quantize.qat needs tensorflow-model-optimization (make setup installs it)")
+    q, t, seed = run.recipe.quantize, run.recipe.training, run.recipe.seed
+    settings = lambda base: qat_train_settings(base, q.qat_epochs, q.qat_learning_rate)  # noqa: E731
+    kw = lambda p: (data["kw_x"][data[f"kw_split_{p}"]].astype(np.float32), data["kw_y"][data[f"kw_split_{p}"]])  # noqa: E731
+    part = lambda p: (data["x"][_split(data, p)].astype(np.float32), data["y"][_split(data, p)])  # noqa: E731
+    classes = len(labels["emotions"])
+    keyword = qat_finetune(_keras(run, "keyword"), kw("train"), kw("val"), len(labels["keywords"]), settings(t.keyword), seed, "qat keyword", progress=True)
+    audio = qat_finetune(_keras(run, "acoustic"), part("train"), part("val"), classes, settings(t.acoustic), seed, "qat acoustic", progress=True)
+    acoustic_emb = qat_embedding_model(audio).predict(data["x"].astype(np.float32), verbose=0)
+    windows = data["kw_windows"]
+    n, k = windows.shape[:2]
+    flat = windows.reshape(n * k, *windows.shape[2:]).astype(np.float32)
+    keyword_emb = qat_embedding_model(keyword).predict(flat, verbose=0).reshape(n, k, -1).mean(axis=1)
+    tr, va, y = _split(data, "train"), _split(data, "val"), data["y"]
+    fusion = qat_finetune(
+        _keras(run, "fusion"), ([acoustic_emb[tr], keyword_emb[tr]], y[tr]), ([acoustic_emb[va], keyword_emb[va]], y[va]),
+        classes, settings(t.fusion), seed, "qat fusion", progress=True,
+    )
+    return qat_embedding_model(keyword), qat_embedding_model(audio), fusion, audio, acoustic_emb, keyword_emb
+
+
 def stage_quantize(run: RunDir) -> dict:
     """Full-int8 PTQ of the device models, calibrated on training features; float vs int8 report."""
     from edgeser.evaluation.int8 import Int8Model
@@ -346,11 +374,17 @@ def stage_quantize(run: RunDir) -> dict:
     keyword_emb = np.load(run.path / "embeddings_keyword.npy")
     windows = data["kw_windows"][tr]
     windows = windows.reshape(-1, *windows.shape[2:])
-    audio_model = _keras(run, "acoustic")
+    qat = run.recipe.quantize.qat
+    if qat:
+        kw_model, ac_model, fusion_model, audio_model, acoustic_emb, keyword_emb = _qat_models(run, data, labels)
+    else:
+        audio_model = _keras(run, "acoustic")
+        kw_model, ac_model = build_kws_embedding_model(_keras(run, "keyword")), embedding_model(audio_model)
+        fusion_model = _keras(run, "fusion")
     models = {
-        "keyword": (build_kws_embedding_model(_keras(run, "keyword")), [windows], labels["keywords"]),
-        "acoustic": (embedding_model(audio_model), [data["x"][tr]], labels["emotions"]),
-        "fusion": (_keras(run, "fusion"), [acoustic_emb[tr], keyword_emb[tr]], labels["emotions"]),
+        "keyword": (kw_model, [windows], labels["keywords"]),
+        "acoustic": (ac_model, [data["x"][tr]], labels["emotions"]),
+        "fusion": (fusion_model, [acoustic_emb[tr], keyword_emb[tr]], labels["emotions"]),
         "audio_only": (audio_model, [data["x"][tr]], labels["emotions"]),
     }
     sizes = {}
@@ -388,8 +422,8 @@ def stage_quantize(run: RunDir) -> dict:
             "argmax_agreement": float(np.mean(f.argmax(-1) == q.argmax(-1))),
             "mean_abs_logit_error": float(np.mean(np.abs(f - q))),
         }
-    run.write_json("quantize_report.json", {"split": "test", "backend": "tflm", "models": report, "bytes": sizes}, "quantize")
-    return {"bytes": sizes, "macro_f1_int8_minus_float": {n: round(r["int8"]["macro_f1"] - r["float"]["macro_f1"], 4) for n, r in report.items()}}
+    run.write_json("quantize_report.json", {"split": "test", "backend": "tflm", "qat": qat, "models": report, "bytes": sizes}, "quantize")
+    return {"qat": qat, "bytes": sizes, "macro_f1_int8_minus_float": {n: round(r["int8"]["macro_f1"] - r["float"]["macro_f1"], 4) for n, r in report.items()}}
 
 
 def stage_check(run: RunDir) -> dict:
@@ -498,7 +532,7 @@ TRAIN_STAGES = [
     Stage("train_fusion", stage_train_fusion, "train the late-fusion head on frozen embeddings"),
 ]
 QUANTIZE_STAGES = [
-    Stage("quantize", stage_quantize, "full-int8 post-training quantisation"),
+    Stage("quantize", stage_quantize, "full-int8 quantisation (PTQ, or QAT when recipe quantize.qat)"),
     Stage("check", stage_check, "Edge TPU compatibility check"),
     Stage("compile", stage_compile, "edgetpu_compiler (when installed)"),
     Stage("memory", stage_memory, "flash and TFLite-Micro arena against the budget"),

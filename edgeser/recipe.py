@@ -89,6 +89,19 @@ class TrainingSettings:
 
 
 @dataclass(frozen=True)
+class QuantizeSettings:
+    """Int8 conversion of the device models."""
+
+    qat: bool = False  # quantisation-aware fine-tuning before conversion (tensorflow-model-optimization)
+    qat_epochs: int = 5
+    qat_learning_rate: float = 2e-4  # ~1/10 of training: QAT fine-tunes a trained model
+
+    def __post_init__(self) -> None:
+        check(self.qat_epochs >= 1, "qat_epochs", f"must be at least 1, got {self.qat_epochs}")
+        check(self.qat_learning_rate > 0, "qat_learning_rate", f"must be positive, got {self.qat_learning_rate}")
+
+
+@dataclass(frozen=True)
 class Recipe:
     """Every setting of one experiment; see configs/*.yaml."""
 
@@ -102,6 +115,7 @@ class Recipe:
     keyword: KwsConfig = field(default_factory=KwsConfig)
     fusion: FusionConfig = field(default_factory=FusionConfig)
     training: TrainingSettings = field(default_factory=TrainingSettings)
+    quantize: QuantizeSettings = field(default_factory=QuantizeSettings)
     budget: BudgetSettings = field(default_factory=BudgetSettings)
 
     def __post_init__(self) -> None:

@@ -35,6 +35,10 @@ class TrainSettings:
     # each, filled with the example's minimum (the silence code). 0 = off.
     time_mask: float = 0.0
     freq_mask: float = 0.0
+    # BatchNormalization moving-average momentum set on every BN layer before training;
+    # 0 keeps the layers' own (Keras: 0.99). Small data sets (few steps per epoch) need
+    # e.g. 0.9, or the inference-mode statistics lag far behind the trained weights.
+    bn_momentum: float = 0.0
 
     def __post_init__(self) -> None:
         check(self.epochs >= 1, "epochs", f"must be at least 1, got {self.epochs}")
@@ -44,6 +48,7 @@ class TrainSettings:
         check(0 <= self.label_smoothing < 1, "label_smoothing", f"must be in [0, 1), got {self.label_smoothing}")
         for name in ("time_mask", "freq_mask"):
             check(0 <= getattr(self, name) < 1, name, f"must be in [0, 1), got {getattr(self, name)}")
+        check(0 <= self.bn_momentum < 1, "bn_momentum", f"must be in [0, 1), got {self.bn_momentum}")
 
 
 @dataclass
@@ -139,6 +144,10 @@ def train_classifier(
     from tqdm.auto import tqdm
 
     seed_everything(seed)
+    if settings.bn_momentum:
+        for layer in model.submodules:
+            if isinstance(layer, tf.keras.layers.BatchNormalization):
+                layer.momentum = settings.bn_momentum
     x_train, y_train = train
     x_val, y_val = val
     loss = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)

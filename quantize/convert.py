@@ -15,8 +15,8 @@ Metadata is written by editing the flatbuffer with the schema's object API
 the model is re-serialised with the ``TFL3`` identifier. Tensors, ops and weights are
 untouched, so the edited model computes exactly what the converter's output did.
 
-Quantisation-aware training is not offered: it needs ``tensorflow-model-optimization``,
-which is not installed in this environment.
+Quantisation-aware training (recipe ``quantize.qat``) lives in :mod:`edgeser.quantize.qat`;
+the QAT model goes through :func:`quantize_keras_model` unchanged.
 """
 
 from __future__ import annotations

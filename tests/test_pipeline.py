@@ -95,3 +95,25 @@ def test_a_different_recipe_in_the_same_folder_is_refused(tiny_run, repo_root):
     result = CliRunner().invoke(app, ["train", "--recipe", str(repo_root / "configs/demo.yaml"), "--out", str(tiny_run)])
     assert result.exit_code == 1
     assert "different recipe" in " ".join(result.output.split())
+
+
+def test_quantisation_aware_training_option_gives_mapped_int8_models(tiny_run, tmp_path):
+    """recipe quantize.qat: the quantize stage fine-tunes with fake quantisation, same op set."""
+    import dataclasses
+    import shutil
+
+    from edgeser.pipeline import stage_check, stage_quantize
+    from edgeser.quantize.edgetpu_check import check_model
+
+    copy = tmp_path / "qat"
+    shutil.copytree(tiny_run, copy)
+    base = RunDir.open(copy).recipe
+    recipe = dataclasses.replace(base, quantize=dataclasses.replace(base.quantize, qat=True, qat_epochs=1))
+    run = RunDir(copy, recipe)
+    ptq_ops = [op.name for op in check_model(tiny_run / "acoustic_int8.tflite").ops]
+    summary = stage_quantize(run)
+    assert summary["qat"] is True
+    assert [op.name for op in check_model(copy / "acoustic_int8.tflite").ops] == ptq_ops
+    assert all(v == "{0}/{0} mapped".format(v.split("/")[0]) for v in stage_check(run).values())
+    report = json.loads((copy / "quantize_report.json").read_text())
+    assert report["qat"] is True and report["models"]["fusion"]["argmax_agreement"] >= 0.8
