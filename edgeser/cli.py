@@ -15,6 +15,7 @@ from rich.console import Console
 import edgeser  # noqa: F401  (selects tf-keras before TensorFlow is imported)
 from edgeser.benchmarks.cli import bench
 from edgeser.corpora.cli import app as data_app
+from edgeser.evaluation.cli import evaluate
 from edgeser.frontend.cli import features
 from edgeser.quantize.cli import check, compile_edgetpu, memory
 from edgeser.settings import SettingsError
@@ -35,6 +36,9 @@ app.command(help="Flash and measured TFLite-Micro arena of int8 models against t
 app.command("compile", help="Co-compile int8 models with Coral's edgetpu_compiler (when installed) and parse its log.")(
     compile_edgetpu
 )
+app.command(
+    help="Score a trained run on any copy of a corpus (all its clips are the test set): acoustic-only, keyword-only, fusion."
+)(evaluate)
 app.command(help="Latency of .tflite models on the host (LiteRT, TFLite-Micro), an Edge TPU, or the board.")(bench)
 
 

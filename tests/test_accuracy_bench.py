@@ -1,0 +1,112 @@
+"""Smoke test of the RAVDESS accuracy benchmark's fold logic (benchmarks/accuracy.py) on a few actors."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+
+import numpy as np
+import pytest
+
+from edgeser.benchmarks import accuracy
+
+pytestmark = pytest.mark.realdata
+
+
+@pytest.fixture(scope="module")
+def ravdess(ravdess_root):
+    """The real RAVDESS utterances; ``ravdess_root`` (conftest) skips with the reason when absent."""
+    from edgeser.corpora import read_corpus
+
+    return read_corpus("ravdess", ravdess_root).utterances
+
+
+def _speakers(utts, indices):
+    return {utts[i].speaker for i in indices}
+
+
+def test_folds_split_by_actor_with_a_validation_pair(ravdess):
+    folds = accuracy.make_folds(ravdess, 4, seed=0)
+    assert len(folds) == 4
+    tested = []
+    for fold in folds:
+        train, val, test = (_speakers(ravdess, p) for p in (fold.train, fold.val, fold.test))
+        assert not train & test and not train & val and not val & test
+        assert len(val) == 2 and {ravdess[i].gender for i in fold.val} == {"male", "female"}
+        assert len(train) + len(val) + len(test) == 12
+        assert set(fold.test_speakers) == test
+        tested += sorted(test)
+    assert sorted(tested) == sorted({u.speaker for u in ravdess})  # every actor tested exactly once
+
+
+def test_two_folds_on_six_actors_one_epoch(ravdess, tmp_path, repo_root):
+    """The per-fold training and scoring on 6 actors, 2 folds, 1 epoch, tiny models."""
+    from edgeser.datasets import feature_matrix
+    from edgeser.pipeline import plan_of
+    from edgeser.recipe import load_recipe, recipe_from_dict
+
+    recipe = load_recipe(repo_root / "configs/ravdess.yaml")
+    small = recipe.to_dict()
+    small["acoustic"].update(d_model=16, num_heads=2, num_layers=1, ff_dim=32, embedding_dim=16)
+    small["fusion"].update(hidden_dim=16)
+    small["keyword"].update(embedding_dim=16)
+    for part in ("acoustic", "fusion"):
+        small["training"][part].update(epochs=1, patience=1)
+    small["data"]["clip_seconds"] = 1.5
+    recipe = recipe_from_dict(small)
+
+    actors = sorted({u.speaker for u in ravdess})[:6]
+    utts = [u for u in ravdess if u.speaker in actors][::5]  # 12 clips per actor
+    plan = plan_of(recipe)
+    x, used, problems = feature_matrix(utts, recipe.frontend, plan.clip_frames, tmp_path / "cache", progress=False)
+    assert not problems and len(used) == len(utts)
+    labels = {"emotions": sorted({u.label for u in utts}), "keywords": ["yes", "no", "_unknown_", "_silence_"]}
+    y = np.array([labels["emotions"].index(u.label) for u in utts])
+    kw_emb = np.random.default_rng(0).normal(size=(len(utts), 16)).astype(np.float32)  # no keyword model needed
+
+    folds = accuracy.make_folds(utts, 2, seed=0)
+    results = []
+    for fold in folds:
+        train, val, test = (_speakers(utts, p) for p in (fold.train, fold.val, fold.test))
+        assert train and not train & test and not train & val and not val & test
+        result = accuracy.run_fold(recipe, labels, x, y, kw_emb, fold)
+        assert result["sizes"] == {"train": len(fold.train), "val": len(fold.val), "test": len(fold.test)}
+        for model in accuracy.MODELS:
+            s = result["scores"][model]
+            assert all(0.0 <= s[m] <= 1.0 for m in accuracy.METRICS)
+            assert np.array(s["confusion"]).sum() == len(fold.test)
+        results.append(result)
+
+    summary = accuracy.summarise(results)
+    for model in accuracy.MODELS:
+        assert 0.0 <= summary[model]["macro_f1"]["mean"] <= 1.0 and summary[model]["macro_f1"]["std"] >= 0.0
+    table = {"corpus": "ravdess", "classes": len(labels["emotions"]), "folds": results, "summary": summary,
+             "note": accuracy.NOTE, "goal_macro_f1": 0.6, "acoustic_int8_kb": 10.0}
+    from rich.console import Console
+
+    buffer = io.StringIO()
+    accuracy.print_table(table, Console(file=buffer, width=250))
+    assert "mean ± std" in buffer.getvalue() and "two fixed sentences" in buffer.getvalue()
+    json.dumps(table)  # JSON-ready
+
+
+def test_cli_refuses_a_missing_folder(tmp_path, capsys):
+    assert accuracy.main(["--data", str(tmp_path / "nowhere")]) == 1
+    assert "no such folder" in " ".join(capsys.readouterr().err.split())
+
+
+def test_training_knobs_the_recipe_uses():
+    """SpecAugment per epoch (time_mask/freq_mask) and bn_momentum: validated, seeded, shape-preserving."""
+    from edgeser.models.training import TrainSettings, spec_augment_batch
+    from edgeser.settings import SettingsError
+
+    x = np.random.default_rng(0).integers(-100, 127, size=(4, 50, 40)).astype(np.float32)
+    settings = TrainSettings(time_mask=0.1, freq_mask=0.1, bn_momentum=0.9)
+    a = spec_augment_batch(x, settings, np.random.default_rng(1))
+    b = spec_augment_batch(x, settings, np.random.default_rng(1))
+    assert a.shape == x.shape and a.dtype == x.dtype and np.array_equal(a, b)
+    assert not np.array_equal(a, x) and (a == a.min(axis=(1, 2), keepdims=True)).sum() > (x == x.min()).sum()
+    for bad in ({"time_mask": 1.0}, {"freq_mask": -0.1}, {"bn_momentum": 1.0}):
+        with pytest.raises(SettingsError):
+            TrainSettings(**bad)
