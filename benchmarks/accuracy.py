@@ -122,10 +122,10 @@ def keyword_embeddings(run, windows: np.ndarray) -> np.ndarray:
     """Mean float keyword embedding [N, Ek] of each clip's keyword windows [N, K, Tk, C]."""
     from edgeser.models.kws import build_kws_embedding_model
     from edgeser.models.training import logits_of
-    from edgeser.pipeline import _keras
+    from edgeser.pipeline import run_model
 
     n, k = windows.shape[:2]
-    model = build_kws_embedding_model(_keras(run, "keyword"))
+    model = build_kws_embedding_model(run_model(run, "keyword"))
     flat = windows.reshape(n * k, *windows.shape[2:])
     return logits_of(model, flat).reshape(n, k, -1).mean(axis=1)
 

@@ -112,7 +112,7 @@ def _silence_windows(recipe: Recipe, count: int, frames: int, seed: int) -> np.n
     return np.stack(rows)
 
 
-def _keras(run: RunDir, which: str, trained: bool = True):
+def run_model(run: RunDir, which: str, trained: bool = True):
     """Rebuild a model of this run from the recipe (and load its weights)."""
     from edgeser.models.acoustic import build_acoustic_model
     from edgeser.models.fusion import build_fusion_model
@@ -264,7 +264,7 @@ def _features(run: RunDir):
 def stage_train_keyword(run: RunDir) -> dict:
     data, labels = _features(run), _labels(run)
     _seed(run)
-    model = _keras(run, "keyword", trained=False)
+    model = run_model(run, "keyword", trained=False)
     part = lambda p: (data["kw_x"][data[f"kw_split_{p}"]].astype(np.float32), data["kw_y"][data[f"kw_split_{p}"]])  # noqa: E731
     history = _train(run, model, "keyword", "train_keyword", part("train"), part("val"), len(labels["keywords"]), run.recipe.training.keyword)
     return {"best_val_ua": history["best_val_ua"], "epochs": len(history["loss"])}
@@ -273,7 +273,7 @@ def stage_train_keyword(run: RunDir) -> dict:
 def stage_train_acoustic(run: RunDir) -> dict:
     data, labels = _features(run), _labels(run)
     _seed(run)
-    model = _keras(run, "acoustic", trained=False)
+    model = run_model(run, "acoustic", trained=False)
     part = lambda p: (data["x"][_split(data, p)].astype(np.float32), data["y"][_split(data, p)])  # noqa: E731
     history = _train(run, model, "acoustic", "train_acoustic", part("train"), part("val"), len(labels["emotions"]), run.recipe.training.acoustic)
     return {"best_val_ua": history["best_val_ua"], "epochs": len(history["loss"])}
@@ -284,11 +284,11 @@ def float_embeddings(run: RunDir, data) -> tuple[np.ndarray, np.ndarray]:
     from edgeser.models.acoustic import embedding_model
     from edgeser.models.kws import build_kws_embedding_model
 
-    acoustic = embedding_model(_keras(run, "acoustic")).predict(data["x"].astype(np.float32), verbose=0)
+    acoustic = embedding_model(run_model(run, "acoustic")).predict(data["x"].astype(np.float32), verbose=0)
     windows = data["kw_windows"]
     n, k = windows.shape[:2]
     flat = windows.reshape(n * k, *windows.shape[2:]).astype(np.float32)
-    keyword = build_kws_embedding_model(_keras(run, "keyword")).predict(flat, verbose=0).reshape(n, k, -1).mean(axis=1)
+    keyword = build_kws_embedding_model(run_model(run, "keyword")).predict(flat, verbose=0).reshape(n, k, -1).mean(axis=1)
     return acoustic, keyword
 
 
@@ -303,13 +303,13 @@ def stage_train_fusion(run: RunDir) -> dict:
     y, classes = data["y"], len(labels["emotions"])
     tr, va, te = (_split(data, p) for p in ("train", "val", "test"))
     _seed(run)
-    fusion = _keras(run, "fusion", trained=False)
+    fusion = run_model(run, "fusion", trained=False)
     history = _train(run, fusion, "fusion", "train_fusion", ([acoustic[tr], keyword[tr]], y[tr]), ([acoustic[va], keyword[va]], y[va]), classes, run.recipe.training.fusion)
     _seed(run)
-    kw_only = _keras(run, "keyword_only", trained=False)
+    kw_only = run_model(run, "keyword_only", trained=False)
     _train(run, kw_only, "keyword_only", "train_fusion", (keyword[tr], y[tr]), (keyword[va], y[va]), classes, run.recipe.training.fusion)
 
-    audio = _keras(run, "acoustic")
+    audio = run_model(run, "acoustic")
     predictions = {
         "acoustic": audio.predict(data["x"][te].astype(np.float32), verbose=0),
         "keyword": kw_only.predict(keyword[te], verbose=0),
@@ -344,8 +344,8 @@ def _qat_models(run: RunDir, data, labels):
     kw = lambda p: (data["kw_x"][data[f"kw_split_{p}"]].astype(np.float32), data["kw_y"][data[f"kw_split_{p}"]])  # noqa: E731
     part = lambda p: (data["x"][_split(data, p)].astype(np.float32), data["y"][_split(data, p)])  # noqa: E731
     classes = len(labels["emotions"])
-    keyword = qat_finetune(_keras(run, "keyword"), kw("train"), kw("val"), len(labels["keywords"]), settings(t.keyword), seed, "qat keyword", progress=True)
-    audio = qat_finetune(_keras(run, "acoustic"), part("train"), part("val"), classes, settings(t.acoustic), seed, "qat acoustic", progress=True)
+    keyword = qat_finetune(run_model(run, "keyword"), kw("train"), kw("val"), len(labels["keywords"]), settings(t.keyword), seed, "qat keyword", progress=True)
+    audio = qat_finetune(run_model(run, "acoustic"), part("train"), part("val"), classes, settings(t.acoustic), seed, "qat acoustic", progress=True)
     acoustic_emb = qat_embedding_model(audio).predict(data["x"].astype(np.float32), verbose=0)
     windows = data["kw_windows"]
     n, k = windows.shape[:2]
@@ -353,7 +353,7 @@ def _qat_models(run: RunDir, data, labels):
     keyword_emb = qat_embedding_model(keyword).predict(flat, verbose=0).reshape(n, k, -1).mean(axis=1)
     tr, va, y = _split(data, "train"), _split(data, "val"), data["y"]
     fusion = qat_finetune(
-        _keras(run, "fusion"), ([acoustic_emb[tr], keyword_emb[tr]], y[tr]), ([acoustic_emb[va], keyword_emb[va]], y[va]),
+        run_model(run, "fusion"), ([acoustic_emb[tr], keyword_emb[tr]], y[tr]), ([acoustic_emb[va], keyword_emb[va]], y[va]),
         classes, settings(t.fusion), seed, "qat fusion", progress=True,
     )
     return qat_embedding_model(keyword), qat_embedding_model(audio), fusion, audio, acoustic_emb, keyword_emb
@@ -378,9 +378,9 @@ def stage_quantize(run: RunDir) -> dict:
     if qat:
         kw_model, ac_model, fusion_model, audio_model, acoustic_emb, keyword_emb = _qat_models(run, data, labels)
     else:
-        audio_model = _keras(run, "acoustic")
-        kw_model, ac_model = build_kws_embedding_model(_keras(run, "keyword")), embedding_model(audio_model)
-        fusion_model = _keras(run, "fusion")
+        audio_model = run_model(run, "acoustic")
+        kw_model, ac_model = build_kws_embedding_model(run_model(run, "keyword")), embedding_model(audio_model)
+        fusion_model = run_model(run, "fusion")
     models = {
         "keyword": (kw_model, [windows], labels["keywords"]),
         "acoustic": (ac_model, [data["x"][tr]], labels["emotions"]),

@@ -11,7 +11,7 @@ copy or another part of the corpus), or on another corpus whose labels overlap.
 * Labels: each clip's label (after ``corpora.labels.normalise``) must be one of the
   run's ``labels.json`` emotions; clips with other labels are counted per label in
   ``unknown_labels`` and skipped.
-* ``keras``: the float models rebuilt from the run's weights (``pipeline._keras``,
+* ``keras``: the float models rebuilt from the run's weights (``pipeline.run_model``,
   ``pipeline.float_embeddings``): acoustic-only, keyword-only (the keyword reference
   head on the mean keyword embedding) and fusion.
 * ``tflm``: the full-int8 models through the TFLite-Micro interpreter, chained as on
@@ -123,7 +123,7 @@ def load_clips(run, corpus: str, root: str | Path) -> EvalClips:
 
 def predictions(run, clips: EvalClips, backend: str = "keras") -> dict[str, np.ndarray]:
     """Logits [N, classes] of each model (keras: acoustic, keyword, fusion; tflm: acoustic, fusion)."""
-    from edgeser.pipeline import _keras, float_embeddings, int8_predictions
+    from edgeser.pipeline import run_model, float_embeddings, int8_predictions
 
     data = {"x": clips.x, "kw_windows": clips.windows}
     if backend == "tflm":
@@ -132,9 +132,9 @@ def predictions(run, clips: EvalClips, backend: str = "keras") -> dict[str, np.n
         raise EvaluateError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
     acoustic_emb, keyword_emb = float_embeddings(run, data)
     return {
-        "acoustic": _keras(run, "acoustic").predict(clips.x.astype(np.float32), verbose=0),
-        "keyword": _keras(run, "keyword_only").predict(keyword_emb, verbose=0),
-        "fusion": _keras(run, "fusion").predict([acoustic_emb, keyword_emb], verbose=0),
+        "acoustic": run_model(run, "acoustic").predict(clips.x.astype(np.float32), verbose=0),
+        "keyword": run_model(run, "keyword_only").predict(keyword_emb, verbose=0),
+        "fusion": run_model(run, "fusion").predict([acoustic_emb, keyword_emb], verbose=0),
     }
 
 
