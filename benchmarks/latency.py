@@ -220,9 +220,12 @@ def features_input(spec: TensorSpec, features: np.ndarray, source: str = "featur
     dtype = np.dtype(spec.dtype)
     if arr.dtype.kind == "f" and dtype.kind in "iu":
         if spec.scale > 0:
-            arr = np.round(arr / spec.scale) + spec.zero_point
-        info = np.iinfo(dtype)
-        arr = np.clip(arr, info.min, info.max)
+            from edgeser.quantize.compare import quantize_input
+
+            arr = quantize_input(arr, spec.scale, spec.zero_point, dtype)
+        else:
+            info = np.iinfo(dtype)
+            arr = np.clip(arr, info.min, info.max)
     if arr.size == want:
         return arr.astype(dtype).reshape(spec.shape)
     core = [d for d in spec.shape if d != 1] or [1]  # e.g. [1, 49, 40, 1] -> frames x channels

@@ -361,10 +361,9 @@ def _qat_models(run: RunDir, data, labels):
 
 def stage_quantize(run: RunDir) -> dict:
     """Full-int8 PTQ of the device models, calibrated on training features; float vs int8 report."""
-    from edgeser.evaluation.int8 import Int8Model
-    from edgeser.evaluation.metrics import score
     from edgeser.models.acoustic import embedding_model
     from edgeser.models.kws import build_kws_embedding_model
+    from edgeser.quantize.compare import compare_float_int8
     from edgeser.quantize.convert import edgeser_metadata, quantize_keras_model
 
     data, labels = _features(run), _labels(run)
@@ -403,27 +402,17 @@ def stage_quantize(run: RunDir) -> dict:
 
     # Float vs int8 on the test split, classifier by classifier, with the int8 models on
     # TFLite-Micro (the board's kernels; LiteRT's optimised kernels round differently).
-    classes, y = len(labels["emotions"]), data["y"][te]
-    int8 = {name: Int8Model.from_file(run.path / f"{name}_int8.tflite", "tflm") for name in ("audio_only", "fusion")}
-    float_logits = {
-        "audio_only": audio_model.predict(data["x"][te].astype(np.float32), verbose=0),
-        "fusion": models["fusion"][0].predict([acoustic_emb[te], keyword_emb[te]], verbose=0),
+    y = data["y"][te]
+    inputs = {"audio_only": data["x"][te], "fusion": [acoustic_emb[te], keyword_emb[te]]}
+    report = {
+        name: compare_float_int8(
+            models[name][0], (run.path / f"{name}_int8.tflite").read_bytes(), x, y, len(labels["emotions"]), "tflm"
+        ).to_dict()
+        for name, x in inputs.items()
     }
-    int8_logits = {
-        "audio_only": int8["audio_only"](data["x"][te].astype(np.float32))[0],
-        "fusion": int8["fusion"](acoustic_emb[te], keyword_emb[te])[0],
-    }
-    report = {}
-    for name in float_logits:
-        f, q = float_logits[name], int8_logits[name]
-        report[name] = {
-            "float": score(y, f.argmax(-1), classes).to_dict(),
-            "int8": score(y, q.argmax(-1), classes).to_dict(),
-            "argmax_agreement": float(np.mean(f.argmax(-1) == q.argmax(-1))),
-            "mean_abs_logit_error": float(np.mean(np.abs(f - q))),
-        }
     run.write_json("quantize_report.json", {"split": "test", "backend": "tflm", "qat": qat, "models": report, "bytes": sizes}, "quantize")
-    return {"qat": qat, "bytes": sizes, "macro_f1_int8_minus_float": {n: round(r["int8"]["macro_f1"] - r["float"]["macro_f1"], 4) for n, r in report.items()}}
+    delta = {n: round(r["int8_macro_f1"] - r["float_macro_f1"], 4) for n, r in report.items()}
+    return {"qat": qat, "bytes": sizes, "macro_f1_int8_minus_float": delta}
 
 
 def stage_check(run: RunDir) -> dict:

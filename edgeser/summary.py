@@ -37,7 +37,7 @@ def summary_rows(run: RunDir) -> list[tuple[str, str, str, str]]:
         rows.append(("fusion gain", "fusion − acoustic macro-F1 (float)", f"{100 * gain:+.1f} points", "paper: +6.3"))
     quant = (_load(run, "quantize_report.json") or {}).get("models", {})
     for name, report in quant.items():
-        delta = report["int8"]["macro_f1"] - report["float"]["macro_f1"]
+        delta = report["int8_macro_f1"] - report["float_macro_f1"]
         rows.append((
             "int8 vs float (test split)",
             name,

@@ -21,16 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from edgeser.benchmarks.backends import open_runner
-
-
-def quantize(x: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
-    """float -> int8 with the tensor's (scale, zero_point)."""
-    q = np.asarray(x, dtype=np.float64) / scale + zero_point
-    return np.clip(np.sign(q) * np.floor(np.abs(q) + 0.5), -128, 127).astype(np.int8)
-
-
-def dequantize(q: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
-    return (np.asarray(q, dtype=np.float32) - zero_point) * np.float32(scale)
+from edgeser.quantize.compare import dequantize_output as dequantize
+from edgeser.quantize.compare import quantize_input as quantize
 
 
 class Int8Model:

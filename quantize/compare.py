@@ -1,16 +1,16 @@
 """Float Keras model vs its int8 .tflite on the same examples.
 
-The int8 model runs in ``ai_edge_litert.interpreter.Interpreter`` one example at a
-time (batch 1, as on the board): the float input is quantised with the input tensor's
-``scale``/``zero_point`` (``q = clip(round(x / scale) + zero_point, -128, 127)``) and the
-output dequantised (``(q - zero_point) * scale``). Metrics come from
-``edgeser.evaluation.metrics`` (WA, UA, macro-F1).
+The int8 model runs through :class:`edgeser.evaluation.int8.Int8Model` one example at
+a time (batch 1, as on the board), on LiteRT or TFLite-Micro: the float input is
+quantised with the input tensor's ``scale``/``zero_point`` and the output dequantised
+with :func:`quantize_input` / :func:`dequantize_output`, the one definition of both in
+edgeser. Metrics come from ``edgeser.evaluation.metrics`` (WA, UA, macro-F1).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -36,44 +36,47 @@ class Comparison:
 
 
 def quantize_input(x: np.ndarray, scale: float, zero_point: int, dtype=np.int8) -> np.ndarray:
-    """float -> int8/uint8 with the tensor's affine parameters."""
+    """float -> int8/uint8 as TFLite's QUANTIZE does: ``clip(round(x / scale) + zero_point)``,
+    rounding half away from zero (``TfLiteRound``)."""
     info = np.iinfo(dtype)
-    q = np.round(np.asarray(x, dtype=np.float64) / scale) + zero_point
+    scaled = np.asarray(x, dtype=np.float64) / scale
+    q = np.sign(scaled) * np.floor(np.abs(scaled) + 0.5) + zero_point
     return np.clip(q, info.min, info.max).astype(dtype)
 
 
 def dequantize_output(q: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
+    """int8 -> float: ``(q - zero_point) * scale``."""
     return (np.asarray(q, dtype=np.float32) - np.float32(zero_point)) * np.float32(scale)
 
 
-def run_int8(tflite: bytes, x: np.ndarray) -> np.ndarray:
-    """Dequantised outputs of the int8 model for each example of ``x`` (``[N, …]`` float)."""
-    from ai_edge_litert.interpreter import Interpreter
-
-    interp = Interpreter(model_content=bytes(tflite))
-    interp.allocate_tensors()
-    inp = interp.get_input_details()[0]
-    out = interp.get_output_details()[0]
-    in_scale, in_zp = inp["quantization"]
-    out_scale, out_zp = out["quantization"]
-    results = []
-    for example in np.asarray(x, dtype=np.float32):
-        example = example.reshape(inp["shape"])
-        if in_scale:
-            example = quantize_input(example, in_scale, in_zp, inp["dtype"])
-        interp.set_tensor(inp["index"], example.astype(inp["dtype"]))
-        interp.invoke()
-        raw = interp.get_tensor(out["index"])
-        results.append(dequantize_output(raw, out_scale, out_zp) if out_scale else raw.astype(np.float32))
-    return np.concatenate([r.reshape(1, -1) for r in results], axis=0)
+def _inputs(x: np.ndarray | Sequence[np.ndarray]) -> list[np.ndarray]:
+    return [np.asarray(a, np.float32) for a in x] if isinstance(x, (list, tuple)) else [np.asarray(x, np.float32)]
 
 
-def compare_float_int8(keras_model: Any, tflite: bytes, x: np.ndarray, y: np.ndarray, num_classes: int | None = None) -> Comparison:
-    """Score both models on ``x`` (``[N, …]`` float features) against labels ``y`` (``[N]`` int)."""
-    x = np.asarray(x, dtype=np.float32)
+def run_int8(tflite: bytes, x: np.ndarray | Sequence[np.ndarray], backend: str = "litert") -> np.ndarray:
+    """Dequantised first output of the int8 model for each example (``[N, …]`` float; a list for multi-input)."""
+    from edgeser.evaluation.int8 import Int8Model
+
+    return Int8Model(bytes(tflite), backend)(*_inputs(x))[0]
+
+
+def compare_float_int8(
+    keras_model: Any,
+    tflite: bytes,
+    x: np.ndarray | Sequence[np.ndarray],
+    y: np.ndarray,
+    num_classes: int | None = None,
+    backend: str = "litert",
+) -> Comparison:
+    """Score both models on ``x`` (``[N, …]`` float features, a list for multi-input
+    models) against labels ``y`` (``[N]`` int); the int8 model on ``backend``."""
+    from edgeser.models.training import logits_of
+
+    inputs = _inputs(x)
+    x = inputs[0]
     y = np.asarray(y).astype(int)
-    float_out = np.asarray(keras_model(x, training=False), dtype=np.float32).reshape(len(x), -1)
-    int8_out = run_int8(tflite, x)
+    float_out = logits_of(keras_model, inputs if len(inputs) > 1 else x).reshape(len(x), -1)
+    int8_out = run_int8(tflite, inputs, backend)
     k = num_classes or float_out.shape[1]
     fp, qp = float_out.argmax(axis=1), int8_out.argmax(axis=1)
     fs, qs = score(y, fp, k), score(y, qp, k)
