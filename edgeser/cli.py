@@ -83,13 +83,23 @@ def _run_folder(recipe_path: Path, out: Optional[Path], data: Optional[Path], fo
 
 
 def _run(run, stages) -> None:
+    """Run stages; bad input (a corpus, an audio file, a setting) ends with one clear line, exit 1."""
+    from edgeser.corpora.types import CorpusLayoutError
+    from edgeser.frontend.audio import AudioError
+    from edgeser.pipeline import PipelineError
+    from edgeser.rundir import RunDirError
     from edgeser.stages import run_stages
 
+    console = Console(stderr=True)
     try:
         run_stages(run, stages)
     except KeyboardInterrupt:
-        Console(stderr=True).print("[yellow]interrupted: run the same command again to resume[/yellow]")
+        console.print("[yellow]interrupted: run the same command again to resume[/yellow]")
         raise typer.Exit(130)
+    except (CorpusLayoutError, AudioError, PipelineError, RunDirError, SettingsError) as exc:
+        console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        console.print("(earlier stages' outputs are kept; fix the input and run the same command again)")
+        raise typer.Exit(1)
 
 
 RECIPE_OPTION = typer.Option(Path("configs/demo.yaml"), "--recipe", "-r", help="Recipe YAML file.")

@@ -42,6 +42,10 @@ from edgeser.rundir import RunDir
 from edgeser.stages import Stage
 
 UNKNOWN, SILENCE = "_unknown_", "_silence_"
+
+
+class PipelineError(RuntimeError):
+    """A stage cannot run on what it was given; the message names the input and the problem."""
 REPRESENTATIVE_EXAMPLES = 200  # training examples used to calibrate int8 ranges
 
 
@@ -93,7 +97,7 @@ def _read(name: str, root: Path):
         for path, reason in result.problems[:20]:
             console.print(f"  {path}: {reason}")
     if not result.utterances:
-        raise RuntimeError(f"{root}: the {name} corpus has no usable clips")
+        raise PipelineError(f"{root}: the {name} corpus has no usable clips")
     return result
 
 
@@ -338,7 +342,7 @@ def _qat_models(run: RunDir, data, labels):
     from edgeser.quantize.qat import qat_embedding_model, qat_finetune, qat_train_settings, tfmot_available
 
     if not tfmot_available():
-        raise RuntimeError("recipe quantize.qat needs tensorflow-model-optimization (make setup installs it)")
+        raise PipelineError("recipe quantize.qat needs tensorflow-model-optimization (make setup installs it)")
     q, t, seed = run.recipe.quantize, run.recipe.training, run.recipe.seed
     settings = lambda base: qat_train_settings(base, q.qat_epochs, q.qat_learning_rate)  # noqa: E731
     kw = lambda p: (data["kw_x"][data[f"kw_split_{p}"]].astype(np.float32), data["kw_y"][data[f"kw_split_{p}"]])  # noqa: E731

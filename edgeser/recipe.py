@@ -39,7 +39,12 @@ class DataSettings:
     test_fraction: float = 0.15  # share of speakers held out for the test split
 
     def __post_init__(self) -> None:
-        check(bool(self.corpus), "corpus", "must name a corpus")
+        from edgeser.corpora.registry import ALIASES, corpus_names
+
+        for name in ("corpus", "keyword_corpus"):
+            value = getattr(self, name)
+            known = ALIASES.get(value.lower(), value.lower()) in corpus_names()
+            check(known, name, f"unknown corpus {value!r} (known: {', '.join(corpus_names())})")
         check(self.clip_seconds > 0, "clip_seconds", f"must be positive, got {self.clip_seconds}")
         check(
             self.keyword_window_seconds > 0,

@@ -117,3 +117,15 @@ def test_quantisation_aware_training_option_gives_mapped_int8_models(tiny_run, t
     assert all(v == "{0}/{0} mapped".format(v.split("/")[0]) for v in stage_check(run).values())
     report = json.loads((copy / "quantize_report.json").read_text())
     assert report["qat"] is True and report["models"]["fusion"]["argmax_agreement"] >= 0.8
+
+
+def test_a_wrong_corpus_folder_ends_with_one_clear_error(tmp_path, repo_root):
+    empty = tmp_path / "not_ravdess"
+    empty.mkdir()
+    recipe = str(repo_root / "configs/ravdess.yaml")
+    result = CliRunner().invoke(app, ["train", "--recipe", recipe, "--data", str(empty), "--out", str(tmp_path / "run")])
+    assert result.exit_code == 1
+    text = " ".join(result.output.split())
+    assert "does not hold a RAVDESS corpus" in text and "Traceback" not in text
+    run = RunDir.open(tmp_path / "run")
+    assert run.stage_done("corpus") and not run.stage_done("features")  # earlier output kept

@@ -92,3 +92,11 @@ def test_frontend_json_roundtrip():
     config = PRESETS["coralmicro"].replace(num_channels=48)
     assert FrontendConfig.from_json(config.to_json()) == config
     assert config.sha256() != PRESETS["coralmicro"].sha256()
+
+
+def test_unknown_corpus_names_are_refused():
+    for key in ("corpus", "keyword_corpus"):
+        with pytest.raises(SettingsError) as info:
+            recipe_from_dict({"name": "t", "data": {key: "ravdes"}})
+        assert info.value.path == f"data.{key}" and "unknown corpus 'ravdes'" in info.value.reason
+    assert recipe_from_dict({"name": "t", "data": {"corpus": "crema-d"}}).data.corpus == "crema-d"
