@@ -1,4 +1,5 @@
-"""Shared test fixtures: paths to the repository and to the real data in ../shared/data."""
+"""Shared test fixtures: paths to the repository and to the real data in ../shared/data, and
+one tiny run of the whole pipeline that every test needing a trained, quantised run shares."""
 
 from __future__ import annotations
 
@@ -24,3 +25,20 @@ def ravdess_root() -> Path:
     if not RAVDESS.is_dir():
         pytest.skip(f"real RAVDESS clips not found at {RAVDESS} (../shared/data/ravdess); this test needs them")
     return RAVDESS
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory) -> Path:
+    """A run folder of ``make demo`` on tests/data/tiny.yaml: every stage finished (about 1 min).
+
+    Shared by the whole session: treat it as read-only, or ``shutil.copytree`` it first.
+    """
+    from typer.testing import CliRunner
+
+    from edgeser.cli import app
+
+    out = tmp_path_factory.mktemp("pipeline") / "tiny"
+    result = CliRunner().invoke(app, ["demo", "--recipe", str(REPO / "tests/data/tiny.yaml"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "fusion" in result.output and "ops mapped" in result.output
+    return out

@@ -17,15 +17,6 @@ from edgeser.rundir import RunDir
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory, repo_root) -> Path:
-    out = tmp_path_factory.mktemp("pipeline") / "tiny"
-    result = CliRunner().invoke(app, ["demo", "--recipe", str(repo_root / "tests/data/tiny.yaml"), "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    assert "fusion" in result.output and "ops mapped" in result.output
-    return out
-
-
 def test_every_stage_finished_and_recorded(tiny_run):
     run = RunDir.open(tiny_run)
     for stage in DEMO_STAGES:
