@@ -130,6 +130,43 @@ def keyword_embeddings(run, windows: np.ndarray) -> np.ndarray:
     return logits_of(model, flat).reshape(n, k, -1).mean(axis=1)
 
 
+@dataclasses.dataclass
+class BaseData:
+    """Everything the folds share: the base run, its labels, the clips in features order,
+    int8 features x [N, T, C], labels y [N] and mean keyword embeddings kw_emb [N, Ek]."""
+
+    run: object
+    labels: dict
+    utterances: list
+    x: np.ndarray
+    y: np.ndarray
+    kw_emb: np.ndarray
+
+
+def load_base(recipe, data_root: Path, cache: Path = DEFAULT_CACHE, actors: int | None = None) -> BaseData:
+    """Prepare (or reuse) the base run and load its features; ``actors`` keeps the first N actors."""
+    from edgeser.corpora import read_corpus
+    from edgeser.pipeline import _labels
+
+    run = prepare_base(recipe, Path(data_root), cache)
+    labels = _labels(run)
+    with np.load(run.path / "features.npz") as stored:
+        x, y, speakers, windows = stored["x"], stored["y"], stored["speakers"], stored["kw_windows"]
+        index = stored["corpus_index"] if "corpus_index" in stored.files else None
+    # The same utterance order as the features stage: read the corpus, keep the clips it kept.
+    utts = read_corpus(recipe.data.corpus, Path(run.recipe.data.root)).utterances
+    if index is None:
+        raise RuntimeError(f"{run.path}: features.npz predates corpus_index; delete the folder and rerun")
+    utts = [utts[i] for i in index]
+    if [u.speaker for u in utts] != [str(s) for s in speakers]:
+        raise RuntimeError(f"{run.path}: features.npz does not match the corpus order; delete the folder and rerun")
+    if actors is not None:
+        keep = set(sorted({u.speaker for u in utts})[:actors])
+        idx = np.array([i for i, u in enumerate(utts) if u.speaker in keep], np.int64)
+        utts, x, y, windows = [utts[i] for i in idx], x[idx], y[idx], windows[idx]
+    return BaseData(run, labels, utts, x, y, keyword_embeddings(run, windows))
+
+
 # -- one fold ------------------------------------------------------------------------
 def acoustic_kbytes(cfg) -> float:
     """int8 weight size of the acoustic model in KB (parameters, 1 byte each)."""
@@ -235,31 +272,11 @@ def print_table(result: dict, console=None) -> None:
 def run_benchmark(recipe, data_root: Path, folds: int = 4, cache: Path = DEFAULT_CACHE, actors: int | None = None,
                   epochs: int | None = None, progress: bool = True, only_folds: int | None = None) -> dict:
     """The whole benchmark; ``actors``/``epochs``/``only_folds`` shrink it (smoke tests, quick looks)."""
-    from edgeser.corpora import read_corpus
-    from edgeser.pipeline import _labels, plan_of
-
     if recipe.data.corpus != "ravdess":
         raise ValueError(f"the accuracy benchmark runs on RAVDESS; the recipe names corpus {recipe.data.corpus!r}")
-    data_root = Path(data_root)
     start = time.perf_counter()
-    run = prepare_base(recipe, data_root, cache)
-    labels = _labels(run)
-    with np.load(run.path / "features.npz") as stored:
-        x, y, speakers, windows = stored["x"], stored["y"], stored["speakers"], stored["kw_windows"]
-    # The same utterance order as the features stage: read the corpus, keep the clips it kept.
-    utts = read_corpus("ravdess", Path(run.recipe.data.root)).utterances
-    if len(utts) != len(y):
-        from edgeser.datasets import feature_matrix
-
-        _, used, _ = feature_matrix(utts, recipe.frontend, plan_of(recipe).clip_frames, run.path / "cache", progress=False)
-        utts = [utts[i] for i in used]
-    if [u.speaker for u in utts] != [str(s) for s in speakers]:
-        raise RuntimeError(f"{run.path}: features.npz does not match the corpus order; delete the folder and rerun")
-    if actors is not None:
-        keep = set(sorted({u.speaker for u in utts})[:actors])
-        idx = np.array([i for i, u in enumerate(utts) if u.speaker in keep], np.int64)
-        utts, x, y, windows = [utts[i] for i in idx], x[idx], y[idx], windows[idx]
-    kw_emb = keyword_embeddings(run, windows)
+    base = load_base(recipe, Path(data_root), cache, actors)
+    labels, utts, x, y, kw_emb = base.labels, base.utterances, base.x, base.y, base.kw_emb
     prep_seconds = time.perf_counter() - start
 
     override = None

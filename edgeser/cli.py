@@ -15,9 +15,12 @@ from rich.console import Console
 import edgeser  # noqa: F401  (selects tf-keras before TensorFlow is imported)
 from edgeser.benchmarks.cli import bench
 from edgeser.corpora.cli import app as data_app
-from edgeser.evaluation.cli import evaluate
+from edgeser.evaluation.cli import evaluate, noise
+from edgeser.evaluation.egemaps import baseline
+from edgeser.evaluation.explain import explain
 from edgeser.frontend.cli import features
 from edgeser.quantize.cli import check, compile_edgetpu, memory
+from edgeser.report import report
 from edgeser.settings import SettingsError
 
 app = typer.Typer(
@@ -37,8 +40,17 @@ app.command("compile", help="Co-compile int8 models with Coral's edgetpu_compile
     compile_edgetpu
 )
 app.command(
-    help="Score a trained run on any copy of a corpus (all its clips are the test set): acoustic-only, keyword-only, fusion."
+    help="Score a run on a corpus (RUN --corpus --data), or train on corpus A and compare self- vs cross-corpus UAR "
+    "on corpus B (--train-corpus A --test-corpus B)."
 )(evaluate)
+app.command(help="Noise robustness: UAR/macro-F1 of acoustic-only and fusion per noise kind x SNR (+ device channel).")(noise)
+app.command(help="Explain the acoustic model's prediction on one clip: saliency, and acoustic cues there vs the literature.")(
+    explain
+)
+app.command(help="Classical baseline: openSMILE eGeMAPS/ComParE functionals + logistic regression / MLP, leave-speakers-out.")(
+    baseline
+)
+app.command(help="Render RUN_DIR/report.html and report.md from whatever the run folder holds.")(report)
 app.command(help="Latency of .tflite models on the host (LiteRT, TFLite-Micro), an Edge TPU, or the board.")(bench)
 
 

@@ -204,6 +204,7 @@ def stage_features(run: RunDir) -> dict:
     utts = [utts[i] for i in used]
     emotions = sorted({u.label for u in utts})
     y = np.array([emotions.index(u.label) for u in utts], np.int64)
+    distributions = label_distributions(utts, emotions)
     split = speaker_split(utts, d.val_fraction, d.test_fraction, seed=recipe.seed)
 
     kw = _read(d.keyword_corpus, _corpus_root(run, d.keyword_root))
@@ -236,6 +237,9 @@ def stage_features(run: RunDir) -> dict:
         "split_val": np.array(split.val, np.int64),
         "split_test": np.array(split.test, np.int64),
         "speakers": np.array([u.speaker for u in utts]),
+        "genders": np.array([u.gender or "" for u in utts]),
+        "corpus_index": np.array(used, np.int64),  # position of each clip in read_corpus' order
+        **({"distributions": distributions} if distributions is not None else {}),
         "kw_windows": keyword_windows(x, plan),
         "kw_x": kw_x,
         "kw_y": kw_y,
@@ -259,6 +263,28 @@ def stage_features(run: RunDir) -> dict:
         "frames": plan.clip_frames,
         "keyword_windows": plan.num_keyword_windows,
     }
+
+
+def label_distributions(utterances, emotions: Sequence[str]) -> np.ndarray | None:
+    """Per-rater label distributions as targets [N, K] (float32, rows sum to 1), or None.
+
+    None when no utterance has one. Clips without a distribution get their one-hot label;
+    rater votes for classes outside ``emotions`` are dropped and the rest renormalised
+    (one-hot when nothing is left).
+    """
+    if not any(u.label_distribution for u in utterances):
+        return None
+    out = np.zeros((len(utterances), len(emotions)), np.float32)
+    for i, utt in enumerate(utterances):
+        for label, share in (utt.label_distribution or {}).items():
+            if label in emotions:
+                out[i, emotions.index(label)] += share
+        total = out[i].sum()
+        if total > 0:
+            out[i] /= total
+        else:
+            out[i, emotions.index(utt.label)] = 1.0
+    return out
 
 
 def _features(run: RunDir):

@@ -1,10 +1,17 @@
 """Training loop for every edgeser classifier (keyword, acoustic, fusion).
 
-One function, :func:`train_classifier`: Adam on sparse categorical cross-entropy
-over logits, optional class weighting for imbalance, early stopping on the
-validation unweighted average recall (UA) with the best weights restored, a
-tqdm progress bar over epochs, and a history that :func:`plot_history` draws.
-Seeded and deterministic on CPU (``tf.config.experimental.enable_op_determinism``).
+One function, :func:`train_classifier`: Adam on a weighted sum of losses over logits
+(:class:`LossSettings`: cross-entropy by default; KL, focal, cosine, center,
+supervised-contrastive and distillation terms from :mod:`edgeser.models.losses`),
+integer labels or soft targets, optional class weighting for imbalance, label
+smoothing, SpecAugment masks redrawn every epoch, early stopping on the validation
+unweighted average recall (UA) with the best weights restored, a tqdm progress bar
+over epochs, and a history that :func:`plot_history` draws.
+
+Every run goes through one custom training step (``tf.GradientTape`` inside a
+``tf.function`` traced once per call, batch size left open), fed batches of a
+seeded NumPy shuffle. Seeded and deterministic on CPU
+(``tf.config.experimental.enable_op_determinism``).
 """
 
 from __future__ import annotations
@@ -18,6 +25,50 @@ import numpy as np
 import edgeser  # noqa: F401  (tf-keras before TensorFlow)
 from edgeser.evaluation.metrics import confusion_matrix, unweighted_average_recall
 from edgeser.settings import check
+
+LOSS_WEIGHTS = ("ce", "kl", "focal", "cosine", "center", "supcon", "distill")
+EMBEDDING_LAYERS = ("embedding", "hidden")  # where center / supcon losses look, in this order
+
+
+@dataclass(frozen=True)
+class LossSettings:
+    """Weights of the loss terms (0 = off) and their parameters.
+
+    Per example: ``ce * CE + kl * KL + focal * Focal(focal_gamma) + cosine * (1 - cos)
+    + center * Center + distill * T^2 KL(teacher/T || student/T)`` (T = distill_temperature),
+    times the example's class weight, averaged over the batch; plus
+    ``supcon * SupCon(supcon_temperature)`` of the batch. Center and SupCon act on the
+    output of the layer named "embedding" (or "hidden"); centers move with rate
+    ``center_alpha`` (Wen et al., 2016). See :mod:`edgeser.models.losses`.
+    """
+
+    ce: float = 1.0
+    kl: float = 0.0
+    focal: float = 0.0
+    focal_gamma: float = 2.0
+    cosine: float = 0.0
+    center: float = 0.0
+    center_alpha: float = 0.5
+    supcon: float = 0.0
+    supcon_temperature: float = 0.1
+    distill: float = 0.0
+    distill_temperature: float = 2.0
+
+    def __post_init__(self) -> None:
+        for name in LOSS_WEIGHTS:
+            value = getattr(self, name)
+            check(value >= 0 and math.isfinite(value), name, f"must be a finite weight >= 0, got {value}")
+        check(any(getattr(self, n) > 0 for n in LOSS_WEIGHTS), "ce",
+              f"at least one loss weight ({', '.join(LOSS_WEIGHTS)}) must be > 0")
+        check(self.focal_gamma >= 0, "focal_gamma", f"must be >= 0, got {self.focal_gamma}")
+        check(0 < self.center_alpha <= 1, "center_alpha", f"must be in (0, 1], got {self.center_alpha}")
+        for name in ("supcon_temperature", "distill_temperature"):
+            check(getattr(self, name) > 0, name, f"must be positive, got {getattr(self, name)}")
+
+    @property
+    def needs_embedding(self) -> bool:
+        """Whether a term (center, supcon) acts on the embedding layer."""
+        return self.center > 0 or self.supcon > 0
 
 
 @dataclass(frozen=True)
@@ -39,6 +90,7 @@ class TrainSettings:
     # 0 keeps the layers' own (Keras: 0.99). Small data sets (few steps per epoch) need
     # e.g. 0.9, or the inference-mode statistics lag far behind the trained weights.
     bn_momentum: float = 0.0
+    loss: LossSettings = field(default_factory=LossSettings)  # the loss terms and their weights
 
     def __post_init__(self) -> None:
         check(self.epochs >= 1, "epochs", f"must be at least 1, got {self.epochs}")
@@ -49,6 +101,7 @@ class TrainSettings:
         for name in ("time_mask", "freq_mask"):
             check(0 <= getattr(self, name) < 1, name, f"must be in [0, 1), got {getattr(self, name)}")
         check(0 <= self.bn_momentum < 1, "bn_momentum", f"must be in [0, 1), got {self.bn_momentum}")
+        check(isinstance(self.loss, LossSettings), "loss", f"must be a LossSettings, got {type(self.loss).__name__}")
 
 
 @dataclass
@@ -107,12 +160,78 @@ def logits_of(model, x, batch_size: int = 256) -> np.ndarray:
     return np.concatenate(chunks) if chunks else np.zeros((0, model.output_shape[-1]), np.float32)
 
 
-def _loss_and_ua(logits: np.ndarray, y: np.ndarray, num_classes: int) -> tuple[float, float]:
-    """Mean sparse cross-entropy of logits, and the UA of their argmax."""
+def as_targets(y, num_classes: int, what: str = "y") -> np.ndarray:
+    """Integer labels [N] or soft targets [N, K] -> class distributions [N, K] float32.
+
+    Soft targets must be finite, >= 0 and have rows summing to 1 (within 1e-3).
+    ``what`` names the array in the ValueError raised for anything else.
+    """
+    y = np.asarray(y)
+    if y.ndim == 1:
+        if y.size and not np.issubdtype(y.dtype, np.integer):
+            raise ValueError(f"{what}: integer labels [N] expected, got dtype {y.dtype} (soft targets must be [N, {num_classes}])")
+        if y.size and (y.min() < 0 or y.max() >= num_classes):
+            raise ValueError(f"{what}: labels must be in [0, {num_classes}), got {y.min()}..{y.max()}")
+        return np.eye(num_classes, dtype=np.float32)[y.astype(np.int64)]
+    if y.ndim != 2 or y.shape[1] != num_classes:
+        raise ValueError(f"{what}: expected integer labels [N] or soft targets [N, {num_classes}], got shape {y.shape}")
+    t = y.astype(np.float32)
+    if not np.all(np.isfinite(t)) or np.any(t < 0):
+        raise ValueError(f"{what}: soft targets must be finite and >= 0")
+    sums = t.sum(axis=1)
+    if t.size and not np.allclose(sums, 1.0, atol=1e-3):
+        bad = int(np.argmax(np.abs(sums - 1)))
+        raise ValueError(f"{what}: soft target rows must sum to 1, row {bad} sums to {sums[bad]:.4f}")
+    return t
+
+
+def embedding_layer_name(model) -> str:
+    """The layer center / supcon losses act on: "embedding", else "hidden" (``quant_`` prefix for QAT)."""
+    names = {layer.name for layer in model.layers}
+    for name in EMBEDDING_LAYERS:
+        for candidate in (name, f"quant_{name}"):
+            if candidate in names:
+                return candidate
+    raise ValueError(
+        f"model {model.name!r} has no layer named 'embedding' or 'hidden': center and supcon losses "
+        "need one (set loss.center and loss.supcon to 0 for this model)"
+    )
+
+
+def per_example_loss(loss: LossSettings, targets, logits, embeddings=None, centers=None, teacher=None):
+    """The weighted per-example terms [N] of ``loss`` (all but supcon, a batch term).
+
+    ``targets`` [N, K] (already label-smoothed), ``logits`` [N, K], ``embeddings`` [N, E]
+    and ``centers`` [K, E] when ``loss.center > 0``, ``teacher`` logits [N, K] when
+    ``loss.distill > 0``.
+    """
+    import tensorflow as tf
+
+    from edgeser.models import losses as L
+
+    total = tf.zeros(tf.shape(logits)[:1], tf.float32)
+    if loss.ce:
+        total += loss.ce * L.soft_cross_entropy(targets, logits)
+    if loss.kl:
+        total += loss.kl * L.kl_divergence(targets, logits)
+    if loss.focal:
+        total += loss.focal * L.focal_loss(targets, logits, loss.focal_gamma)
+    if loss.cosine:
+        total += loss.cosine * L.cosine_distance(targets, logits)
+    if loss.center:
+        total += loss.center * L.center_loss(embeddings, targets, centers)
+    if loss.distill:
+        total += loss.distill * L.distillation(teacher, logits, loss.distill_temperature)
+    return total
+
+
+def _loss_and_ua(logits: np.ndarray, targets: np.ndarray, num_classes: int) -> tuple[float, float]:
+    """Mean cross-entropy of logits against ``targets`` [N, K], and the UA of their argmax."""
     shifted = logits - logits.max(axis=-1, keepdims=True)
     log_probs = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
-    loss = float(-log_probs[np.arange(len(y)), y].mean())
-    return loss, unweighted_average_recall(confusion_matrix(y, logits.argmax(axis=-1), num_classes))
+    loss = float(-(targets * log_probs).sum(axis=-1).mean())
+    labels = targets.argmax(axis=-1)
+    return loss, unweighted_average_recall(confusion_matrix(labels, logits.argmax(axis=-1), num_classes))
 
 
 def spec_augment_batch(x: np.ndarray, settings: TrainSettings, rng: np.random.Generator) -> np.ndarray:
@@ -120,6 +239,48 @@ def spec_augment_batch(x: np.ndarray, settings: TrainSettings, rng: np.random.Ge
     from edgeser.corpora.augment import spec_augment
 
     return np.stack([spec_augment(e, rng, settings.time_mask, settings.freq_mask) for e in x]).astype(x.dtype)
+
+
+def _inputs(x) -> list[np.ndarray]:
+    return [np.asarray(a, np.float32) for a in (x if isinstance(x, (list, tuple)) else [x])]
+
+
+def _make_step(model, net, optimizer, settings: TrainSettings, inputs: list[np.ndarray], num_classes: int, centers):
+    """The training step: one tf.function, traced once (batch axis left open).
+
+    ``step(x, targets, weights, teacher) -> summed (weighted) loss of the batch``, where
+    ``x`` is the input batch (a list for multi-input models), ``targets`` [B, K]
+    smoothed, ``weights`` [B] class weights, ``teacher`` [B, K] logits (ignored unless
+    distilling). ``net`` returns logits, or (logits, embeddings) when a term needs them.
+    """
+    import tensorflow as tf
+
+    from edgeser.models import losses as L
+
+    loss = settings.loss
+    specs = [tf.TensorSpec((None, *a.shape[1:]), tf.float32) for a in inputs]
+    k_spec = tf.TensorSpec((None, num_classes), tf.float32)
+    variables = model.trainable_variables
+
+    @tf.function(input_signature=[specs, k_spec, tf.TensorSpec((None,), tf.float32), k_spec])
+    def step(x, targets, weights, teacher):
+        with tf.GradientTape() as tape:
+            out = net(x if len(x) > 1 else x[0], training=True)
+            logits, emb = (out[0], out[1]) if loss.needs_embedding else (out, None)
+            per_example = per_example_loss(loss, targets, logits, emb, centers, teacher)
+            batch = tf.cast(tf.shape(logits)[0], tf.float32)
+            total = tf.reduce_sum(per_example * weights)
+            if loss.supcon:
+                total += batch * loss.supcon * L.supervised_contrastive(emb, tf.argmax(targets, -1), loss.supcon_temperature)
+            objective = total / batch
+            if net.losses:  # regularisation terms, as model.fit adds them
+                objective += tf.add_n(net.losses)
+        optimizer.apply_gradients(zip(tape.gradient(objective, variables), variables))
+        if loss.center:
+            centers.assign(L.update_centers(centers, emb, targets, loss.center_alpha))
+        return objective * batch
+
+    return step
 
 
 def train_classifier(
@@ -131,14 +292,24 @@ def train_classifier(
     seed: int,
     description: str = "train",
     progress: bool = True,
+    *,
+    teacher_logits: np.ndarray | None = None,
 ) -> TrainHistory:
     """Train ``model`` (logits output) in place; restores the best-val-UA weights.
 
     ``train``/``val`` are ``(x, y)`` with x of the model's input shape(s) plus a
     leading example axis (a list of arrays for multi-input models) and y integer
-    labels [N]. With ``settings.time_mask``/``freq_mask`` > 0 (and a single [N, T, C]
-    input) each epoch trains on a fresh SpecAugment-masked copy of x (seeded).
-    Returns the per-epoch history.
+    labels [N] or soft targets [N, num_classes] (rows summing to 1; UA uses their
+    argmax). The objective is ``settings.loss`` (:class:`LossSettings`), per example
+    times its class weight (inverse frequency of the argmax label) when
+    ``settings.class_weighting``, on label-smoothed targets. ``teacher_logits``
+    [N_train, num_classes] (aligned with the training examples) are required when
+    ``settings.loss.distill > 0``. With ``settings.time_mask``/``freq_mask`` > 0 (and a
+    single [N, T, C] input) each epoch trains on a fresh SpecAugment-masked copy of x.
+    Batches are a seeded shuffle (``np.random.default_rng(seed)``).
+
+    Returns the per-epoch history: ``loss`` the training objective (example-weighted
+    mean over the epoch's batches), ``val_loss`` the validation cross-entropy.
     """
     import tensorflow as tf
     from tqdm.auto import tqdm
@@ -148,35 +319,69 @@ def train_classifier(
         for layer in model.submodules:
             if isinstance(layer, tf.keras.layers.BatchNormalization):
                 layer.momentum = settings.bn_momentum
-    x_train, y_train = train
-    x_val, y_val = val
-    loss = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-    if settings.label_smoothing:
-        # Sparse CE has no label smoothing in tf-keras 2.16: use one-hot labels.
-        loss = tf.keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=settings.label_smoothing)
-    model.compile(optimizer=tf.keras.optimizers.Adam(settings.learning_rate), loss=loss)
-    encode = (lambda y: tf.one_hot(y, num_classes).numpy()) if settings.label_smoothing else (lambda y: y)
-    weights = class_weights(y_train, num_classes) if settings.class_weighting else None
+    loss = settings.loss
+    x_train, x_val = _inputs(train[0]), _inputs(val[0])
+    targets = as_targets(train[1], num_classes, f"{description}: training labels")
+    val_targets = as_targets(val[1], num_classes, f"{description}: validation labels")
+    count = len(targets)
+    for name, arrays, n in (("training", x_train, count), ("validation", x_val, len(val_targets))):
+        if any(len(a) != n for a in arrays):
+            raise ValueError(f"{description}: {name} inputs have {[len(a) for a in arrays]} examples, labels {n}")
+    if count == 0:
+        raise ValueError(f"{description}: no training examples")
+    if loss.distill > 0:
+        if teacher_logits is None:
+            raise ValueError(f"{description}: loss.distill = {loss.distill} needs teacher_logits [N_train, {num_classes}]")
+        teacher = np.asarray(teacher_logits, np.float32)
+        if teacher.shape != (count, num_classes) or not np.all(np.isfinite(teacher)):
+            raise ValueError(f"{description}: teacher_logits must be finite with shape ({count}, {num_classes}), "
+                             f"got {teacher.shape}")
+    elif teacher_logits is not None:
+        raise ValueError(f"{description}: teacher_logits given but loss.distill is 0 (set a distill weight)")
+    else:
+        teacher = targets  # a placeholder of the right shape; no term reads it
+
+    labels = targets.argmax(axis=-1)
+    if settings.class_weighting:
+        weights = np.asarray(list(class_weights(labels, num_classes).values()), np.float32)[labels]
+    else:
+        weights = np.ones(count, np.float32)
+    smoothed = targets * (1 - settings.label_smoothing) + settings.label_smoothing / num_classes
+    smoothed = smoothed.astype(np.float32)
+
+    net, centers = model, None
+    if loss.needs_embedding:
+        layer = embedding_layer_name(model)
+        net = tf.keras.Model(model.inputs, [model.outputs[0], model.get_layer(layer).output], name=f"{model.name}_train")
+        if loss.center:
+            embedding_of = tf.keras.Model(model.inputs, model.get_layer(layer).output)
+            emb = logits_of(embedding_of, x_train if len(x_train) > 1 else x_train[0])
+            start = np.stack([emb[labels == k].mean(axis=0) if np.any(labels == k) else np.zeros(emb.shape[1])
+                              for k in range(num_classes)]).astype(np.float32)
+            centers = tf.Variable(start, trainable=False, name="centers")  # class means at the start
+    optimizer = tf.keras.optimizers.Adam(settings.learning_rate)
+    optimizer.build(model.trainable_variables)
+    step = _make_step(model, net, optimizer, settings, x_train, num_classes, centers)
 
     history = TrainHistory()
     best_weights = model.get_weights()
     waited = 0
-    augment = (settings.time_mask > 0 or settings.freq_mask > 0) and isinstance(x_train, np.ndarray) and x_train.ndim == 3
+    augment = (settings.time_mask > 0 or settings.freq_mask > 0) and len(x_train) == 1 and x_train[0].ndim == 3
     rng = np.random.default_rng(seed)
+    as_model_input = lambda xs: xs if len(xs) > 1 else xs[0]  # noqa: E731
     bar = tqdm(range(settings.epochs), desc=description, unit="epoch", disable=not progress, leave=True)
     for epoch in bar:
-        fit = model.fit(
-            spec_augment_batch(x_train, settings, rng) if augment else x_train,
-            encode(y_train),
-            batch_size=settings.batch_size,
-            epochs=1,
-            shuffle=True,
-            class_weight=weights,
-            verbose=0,
-        )
-        history.loss.append(float(fit.history["loss"][-1]))
-        history.train_ua.append(_loss_and_ua(logits_of(model, x_train), y_train, num_classes)[1])
-        val_loss, val_ua = _loss_and_ua(logits_of(model, x_val), y_val, num_classes)
+        epoch_x = [spec_augment_batch(x_train[0], settings, rng)] if augment else x_train
+        order = rng.permutation(count)
+        epoch_x = [a[order] for a in epoch_x]
+        epoch_t, epoch_w, epoch_teacher = smoothed[order], weights[order], teacher[order]
+        total = 0.0
+        for start in range(0, count, settings.batch_size):
+            part = slice(start, start + settings.batch_size)
+            total += float(step([a[part] for a in epoch_x], epoch_t[part], epoch_w[part], epoch_teacher[part]))
+        history.loss.append(total / count)
+        history.train_ua.append(_loss_and_ua(logits_of(model, as_model_input(x_train)), targets, num_classes)[1])
+        val_loss, val_ua = _loss_and_ua(logits_of(model, as_model_input(x_val)), val_targets, num_classes)
         history.val_loss.append(val_loss)
         history.val_ua.append(val_ua)
         if math.isnan(history.best_val_ua) or val_ua > history.best_val_ua:
@@ -205,7 +410,7 @@ def plot_history(history: TrainHistory, title: str, path: str | Path) -> Path:
     fig, (ax_loss, ax_ua) = plt.subplots(1, 2, figsize=(9, 3.4))
     ax_loss.plot(epochs, history.loss, label="train")
     ax_loss.plot(epochs, history.val_loss, label="validation")
-    ax_loss.set(xlabel="epoch", ylabel="cross-entropy", title="loss")
+    ax_loss.set(xlabel="epoch", ylabel="training objective / val. cross-entropy", title="loss")
     ax_ua.plot(epochs, history.train_ua, label="train")
     ax_ua.plot(epochs, history.val_ua, label="validation")
     if history.best_epoch >= 0:

@@ -196,6 +196,8 @@ def calibrate_ranges(qat_model, float_model, x, max_examples: int = CALIBRATION_
     targets, tensors = [], []
     for layer in qat_model.layers:
         found = {w.name.split("/")[-1].split(":")[0]: w for w in layer.weights}
+        if type(layer).__name__ == "QuantizeLayer":  # variables named after the layer: quantize_layer_1_min
+            found = {k.replace(layer.name, "quantize_layer", 1): w for k, w in found.items()}
         for key in _RANGE_KEYS:
             if f"{key}_min" not in found:
                 continue
