@@ -175,37 +175,50 @@ def acoustic_kbytes(cfg) -> float:
     return build_acoustic_model(cfg).count_params() / 1000.0
 
 
-def run_fold(recipe, labels, x, y, kw_emb, fold, settings_override=None, progress: bool = False) -> dict:
-    """Train acoustic -> fusion and keyword-only heads on one fold; scores on its test actors."""
+def run_fold(recipe, labels, x, y, kw_emb, fold, settings_override=None, progress: bool = False,
+             utterances=None, teacher=None) -> dict:
+    """Train acoustic -> fusion and keyword-only heads on one fold; scores on its test actors.
+
+    The acoustic model trains through :func:`edgeser.train_options.train_acoustic`, so the
+    recipe's literature options apply (EAM and CO-VADA need ``utterances``, the clips in x's
+    order; ``teacher`` overrides ``training.teacher``); the VAD head and the fusion ensemble
+    through :func:`~edgeser.train_options.fusion_extras`. ``options`` in the result holds
+    their test metrics and the gender fairness of acoustic-only and fusion.
+    """
     from edgeser.evaluation.metrics import score
-    from edgeser.models.acoustic import build_acoustic_model, embedding_model
+    from edgeser.models.acoustic import embedding_model
+    from edgeser.models.ensemble import softmax
     from edgeser.models.fusion import build_fusion_model
     from edgeser.models.training import logits_of, seed_everything, train_classifier
     from edgeser.pipeline import _keyword_only_head, model_configs
+    from edgeser.train_options import fusion_extras, one_hot, test_metrics, train_acoustic
 
     start = time.perf_counter()
+    if settings_override is not None:
+        t = recipe.training
+        training = dataclasses.replace(t, acoustic=settings_override,
+                                       fusion=dataclasses.replace(t.fusion, epochs=settings_override.epochs))
+        recipe = dataclasses.replace(recipe, training=training)
     acoustic_cfg, keyword_cfg, fusion_cfg = model_configs(recipe, labels)
-    t = recipe.training
-    acoustic_settings = settings_override or t.acoustic
-    fusion_settings = t.fusion if settings_override is None else dataclasses.replace(t.fusion, epochs=settings_override.epochs)
     classes = len(labels["emotions"])
     tr, va, te = (np.array(p, np.int64) for p in (fold.train, fold.val, fold.test))
+    targets = one_hot(y, classes)
     xf = x.astype(np.float32)
 
-    seed_everything(recipe.seed)
-    audio = build_acoustic_model(acoustic_cfg)
-    history = train_classifier(audio, (xf[tr], y[tr]), (xf[va], y[va]), classes, acoustic_settings, recipe.seed,
-                               description=f"{fold.name} acoustic", progress=progress)
+    train_utts = [utterances[i] for i in tr] if utterances is not None else None
+    audio, history, info = train_acoustic(recipe, acoustic_cfg, (x[tr], targets[tr]), (x[va], y[va]), train_utts,
+                                          recipe.seed, description=f"{fold.name} acoustic", progress=progress,
+                                          teacher=teacher)
     acoustic_seconds = time.perf_counter() - start
     emb = logits_of(embedding_model(audio), xf)
 
     seed_everything(recipe.seed)
     fusion = build_fusion_model(fusion_cfg)
-    train_classifier(fusion, ([emb[tr], kw_emb[tr]], y[tr]), ([emb[va], kw_emb[va]], y[va]), classes, fusion_settings,
-                     recipe.seed, description=f"{fold.name} fusion", progress=progress)
+    train_classifier(fusion, ([emb[tr], kw_emb[tr]], y[tr]), ([emb[va], kw_emb[va]], y[va]), classes,
+                     recipe.training.fusion, recipe.seed, description=f"{fold.name} fusion", progress=progress)
     seed_everything(recipe.seed)
     kw_only = _keyword_only_head(keyword_cfg.embedding_dim, fusion_cfg)
-    train_classifier(kw_only, (kw_emb[tr], y[tr]), (kw_emb[va], y[va]), classes, fusion_settings, recipe.seed,
+    train_classifier(kw_only, (kw_emb[tr], y[tr]), (kw_emb[va], y[va]), classes, recipe.training.fusion, recipe.seed,
                      description=f"{fold.name} keyword-only", progress=progress)
 
     logits = {
@@ -214,6 +227,11 @@ def run_fold(recipe, labels, x, y, kw_emb, fold, settings_override=None, progres
         "fusion": logits_of(fusion, [emb[te], kw_emb[te]]),
     }
     scores = {name: score(y[te], v.argmax(-1), classes).to_dict() for name, v in logits.items()}
+    options, _ = fusion_extras(recipe, fusion_cfg, emb, kw_emb, targets, {"train": tr, "val": va, "test": te}, fusion,
+                               utterances, recipe.seed)
+    genders = [utterances[i].gender or "" for i in te] if utterances is not None else None
+    for name in ("acoustic", "fusion"):
+        options[name] = test_metrics(y[te], softmax(logits[name]), classes, genders)
     return {
         "fold": fold.name,
         "test_speakers": list(fold.test_speakers),
@@ -222,8 +240,10 @@ def run_fold(recipe, labels, x, y, kw_emb, fold, settings_override=None, progres
         "acoustic_best_epoch": history.best_epoch + 1,
         "acoustic_best_val_ua": history.best_val_ua,
         "acoustic_seconds": round(acoustic_seconds, 1),
+        "training_examples": info,
         "seconds": round(time.perf_counter() - start, 1),
         "scores": scores,
+        "options": options,
     }
 
 
@@ -285,7 +305,7 @@ def run_benchmark(recipe, data_root: Path, folds: int = 4, cache: Path = DEFAULT
     fold_list = make_folds(utts, folds, recipe.seed)[: only_folds or None]
     results = []
     for fold in fold_list:
-        results.append(run_fold(recipe, labels, x, y, kw_emb, fold, override, progress=progress))
+        results.append(run_fold(recipe, labels, x, y, kw_emb, fold, override, progress=progress, utterances=utts))
         if progress:
             s = results[-1]["scores"]["acoustic"]
             print(f"{fold.name}: acoustic WA {s['wa']:.3f} UA {s['ua']:.3f} F1 {s['macro_f1']:.3f} "

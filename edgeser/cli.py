@@ -161,10 +161,13 @@ def demo(
     from edgeser.pipeline import DEMO_STAGES
     from edgeser.summary import print_summary
 
+    from edgeser.report import build_report
+
     run = _run_folder(recipe, out, data, force)
     _run(run, DEMO_STAGES)
     path = print_summary(run)
-    Console().print(f"summary: {path}")
+    html, _ = build_report(run.path)
+    Console().print(f"summary: {path}\nreport:  {html} (open it in a browser; `edgeser report {run.path}` redraws it)")
 
 
 def main() -> None:

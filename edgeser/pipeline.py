@@ -128,12 +128,20 @@ def run_model(run: RunDir, which: str, trained: bool = True):
         "keyword": lambda: build_kws_model(keyword),
         "fusion": lambda: build_fusion_model(fusion),
         "keyword_only": lambda: _keyword_only_head(keyword.embedding_dim, fusion),
+        "vad": lambda: _vad_head(run.recipe, acoustic.embedding_dim),
     }
     model = builders[which]()
     if trained:
         with np.load(run.path / f"{which}.weights.npz") as stored:
             model.set_weights([stored[f"w{i}"] for i in range(len(stored.files))])
     return model
+
+
+def _vad_head(recipe: Recipe, embedding_dim: int):
+    from edgeser.models.vad import build_vad_head, num_regions
+
+    vad = recipe.training.vad
+    return build_vad_head(embedding_dim, vad.hidden_dim, num_regions(vad.radius_bins))
 
 
 def _keyword_only_head(embedding_dim: int, fusion):
@@ -161,13 +169,40 @@ def _split(data: Any, part: str) -> np.ndarray:
 
 
 def _train(run: RunDir, model, name: str, stage: str, train, val, num_classes: int, settings) -> dict:
-    from edgeser.models.training import plot_history, train_classifier
+    from edgeser.models.training import train_classifier
 
     history = train_classifier(model, train, val, num_classes, settings, run.recipe.seed, description=name)
+    return _keep(run, model, history, name, stage)
+
+
+def _keep(run: RunDir, model, history, name: str, stage: str) -> dict:
+    """Save a trained model's weights and its curves PNG; the history as a dict."""
+    from edgeser.models.training import plot_history
+
     _save_weights(run, model, name, stage)
     plot_history(history, f"{run.recipe.name}: {name}", run.path / f"curves_{name}.png")
     run.record(f"curves_{name}.png", stage)
     return history.to_dict()
+
+
+def emotion_utterances(run: RunDir, data) -> list:
+    """The emotion clips in features.npz order (the corpus re-read; needs its audio)."""
+    d = run.recipe.data
+    utts = _read(d.corpus, _corpus_root(run, d.root)).utterances
+    index = data["corpus_index"]
+    if len(index) and index.max() >= len(utts):
+        raise PipelineError(f"{_corpus_root(run, d.root)}: the corpus changed since the features stage; rerun it")
+    return [utts[i] for i in index]
+
+
+def _targets(run: RunDir, data, num_classes: int) -> np.ndarray:
+    from edgeser.train_options import training_targets
+
+    distributions = data["distributions"] if "distributions" in data.files else None
+    try:
+        return training_targets(run.recipe, data["y"], num_classes, distributions, str(_corpus_root(run, run.recipe.data.root)))
+    except ValueError as exc:
+        raise PipelineError(str(exc)) from None
 
 
 def _seed(run: RunDir) -> None:
@@ -301,12 +336,24 @@ def stage_train_keyword(run: RunDir) -> dict:
 
 
 def stage_train_acoustic(run: RunDir) -> dict:
+    """Train the acoustic model, with the recipe's literature options (edgeser/train_options.py)."""
+    from edgeser.models.teacher import TeacherError
+    from edgeser.train_options import train_acoustic
+
     data, labels = _features(run), _labels(run)
-    _seed(run)
-    model = run_model(run, "acoustic", trained=False)
-    part = lambda p: (data["x"][_split(data, p)].astype(np.float32), data["y"][_split(data, p)])  # noqa: E731
-    history = _train(run, model, "acoustic", "train_acoustic", part("train"), part("val"), len(labels["emotions"]), run.recipe.training.acoustic)
-    return {"best_val_ua": history["best_val_ua"], "epochs": len(history["loss"])}
+    recipe, classes = run.recipe, len(labels["emotions"])
+    cfg = model_configs(recipe, labels)[0]
+    tr, va = _split(data, "train"), _split(data, "val")
+    targets = _targets(run, data, classes)
+    needs_audio = recipe.training.eam.enabled or recipe.training.debias.enabled
+    utts = [emotion_utterances(run, data)[i] for i in tr] if needs_audio else None
+    try:
+        model, history, info = train_acoustic(recipe, cfg, (data["x"][tr], targets[tr]), (data["x"][va], data["y"][va]),
+                                              utts, recipe.seed)
+    except TeacherError as exc:
+        raise PipelineError(str(exc)) from None
+    history = _keep(run, model, history, "acoustic", "train_acoustic")
+    return {"best_val_ua": history["best_val_ua"], "epochs": len(history["loss"]), **info}
 
 
 def float_embeddings(run: RunDir, data) -> tuple[np.ndarray, np.ndarray]:
@@ -323,18 +370,22 @@ def float_embeddings(run: RunDir, data) -> tuple[np.ndarray, np.ndarray]:
 
 
 def stage_train_fusion(run: RunDir) -> dict:
-    """Train the fusion head (and the keyword-only reference head) on frozen embeddings."""
+    """Train the fusion head (and the keyword-only reference head) on frozen embeddings;
+    the VAD head and the fusion ensemble when the recipe asks for them."""
     from edgeser.evaluation.metrics import score
+    from edgeser.models.ensemble import softmax
+    from edgeser.train_options import fusion_extras, test_metrics
 
     data, labels = _features(run), _labels(run)
     acoustic, keyword = float_embeddings(run, data)
     run.save_npy("embeddings_acoustic.npy", acoustic, "train_fusion")
     run.save_npy("embeddings_keyword.npy", keyword, "train_fusion")
     y, classes = data["y"], len(labels["emotions"])
+    targets = _targets(run, data, classes)
     tr, va, te = (_split(data, p) for p in ("train", "val", "test"))
     _seed(run)
     fusion = run_model(run, "fusion", trained=False)
-    history = _train(run, fusion, "fusion", "train_fusion", ([acoustic[tr], keyword[tr]], y[tr]), ([acoustic[va], keyword[va]], y[va]), classes, run.recipe.training.fusion)
+    history = _train(run, fusion, "fusion", "train_fusion", ([acoustic[tr], keyword[tr]], targets[tr]), ([acoustic[va], keyword[va]], y[va]), classes, run.recipe.training.fusion)
     _seed(run)
     kw_only = run_model(run, "keyword_only", trained=False)
     _train(run, kw_only, "keyword_only", "train_fusion", (keyword[tr], y[tr]), (keyword[va], y[va]), classes, run.recipe.training.fusion)
@@ -346,8 +397,26 @@ def stage_train_fusion(run: RunDir) -> dict:
         "fusion": fusion.predict([acoustic[te], keyword[te]], verbose=0),
     }
     scores = {name: score(y[te], p.argmax(-1), classes).to_dict() for name, p in predictions.items()}
-    run.write_json("train_metrics.json", {"split": "test", "backend": "keras float", "scores": scores, "labels": labels["emotions"]}, "train_fusion")
-    return {name: round(s["macro_f1"], 4) for name, s in scores.items()} | {"fusion_best_val_ua": history["best_val_ua"]}
+    recipe = run.recipe
+    wants_utts = recipe.training.vad.enabled
+    utts = emotion_utterances(run, data) if wants_utts else None
+    extras, models = fusion_extras(recipe, model_configs(recipe, labels)[2], acoustic, keyword, targets,
+                                   {"train": tr, "val": va, "test": te}, fusion, utts, recipe.seed)
+    for name, model in models.items():
+        _save_weights(run, model, name, "train_fusion")
+    distributions = data["distributions"][te] if "distributions" in data.files else None
+    genders = [str(g) for g in data["genders"][te]] if "genders" in data.files else None
+    probs = softmax(predictions["fusion"])
+    extras["fusion"] = test_metrics(y[te], probs, classes, genders, distributions)
+    extras["acoustic"] = test_metrics(y[te], softmax(predictions["acoustic"]), classes, genders, distributions)
+    run.write_json("train_metrics.json", {"split": "test", "backend": "keras float", "scores": scores,
+                                          "labels": labels["emotions"], "options": extras}, "train_fusion")
+    summary = {name: round(s["macro_f1"], 4) for name, s in scores.items()} | {"fusion_best_val_ua": history["best_val_ua"]}
+    if "fusion_ensemble" in extras:
+        summary["fusion_ensemble"] = round(extras["fusion_ensemble"]["macro_f1"], 4)
+    if "vad_ccc" in extras:
+        summary["vad_mean_ccc"] = round(extras["vad_ccc"]["mean"], 4)
+    return summary
 
 
 def _representative(arrays: Sequence[np.ndarray], seed: int) -> list[list[np.ndarray]]:
@@ -416,11 +485,13 @@ def stage_quantize(run: RunDir) -> dict:
         "fusion": (fusion_model, [acoustic_emb[tr], keyword_emb[tr]], labels["emotions"]),
         "audio_only": (audio_model, [data["x"][tr]], labels["emotions"]),
     }
+    if run.recipe.training.vad.enabled:  # the EmoSphere head on the acoustic embedding (float weights; no QAT)
+        models["vad"] = (run_model(run, "vad"), [acoustic_emb[tr]], ["valence", "arousal", "dominance"])
     sizes = {}
     for name, (model, arrays, names) in models.items():
         # Feature-input models get input quantisation scale 1, zero point 0: the board
         # feeds the frontend's int8 codes unchanged.
-        pin = None if name == "fusion" else (-128.0, 127.0)
+        pin = None if name in ("fusion", "vad") else (-128.0, 127.0)
         tflite = quantize_keras_model(
             model,
             _representative(arrays, seed),
@@ -449,7 +520,8 @@ def stage_check(run: RunDir) -> dict:
     from edgeser.quantize.edgetpu_check import check_model
 
     reports = {}
-    for name in DEVICE_MODELS:
+    extra = ("vad",) if run.recipe.training.vad.enabled else ()
+    for name in DEVICE_MODELS + extra:
         report = check_model(run.path / f"{name}_int8.tflite", frontend=run.recipe.frontend)
         reports[name] = report.to_dict()
     run.write_json("check.json", reports, "check")

@@ -16,11 +16,14 @@ from typing import Any, Mapping
 
 import yaml
 
+from edgeser.corpora.mixup import EamSettings
 from edgeser.frontend.config import FrontendConfig
 from edgeser.models.acoustic import AcousticConfig
+from edgeser.models.debias import DebiasSettings
 from edgeser.models.fusion import FusionConfig
 from edgeser.models.kws import KwsConfig
 from edgeser.models.training import TrainSettings
+from edgeser.models.vad import VadSettings
 from edgeser.settings import SettingsError, check, from_mapping, to_mapping
 
 
@@ -91,6 +94,21 @@ class TrainingSettings:
     keyword: TrainSettings = field(default_factory=lambda: TrainSettings(epochs=30, patience=8))
     acoustic: TrainSettings = field(default_factory=TrainSettings)
     fusion: TrainSettings = field(default_factory=lambda: TrainSettings(epochs=60, patience=15))
+    # Options from the SER literature (all off by default; edgeser/train_options.py applies them).
+    label_distributions: bool = False  # train on per-rater label distributions (EM2LDL; CREMA-D, IEMOCAP, MSP-IMPROV)
+    teacher: str = ""  # knowledge distillation: a .keras/.h5/.onnx acoustic model or an edgeser run folder
+    eam: EamSettings = field(default_factory=EamSettings)  # energy-adaptive mixup of training clips
+    debias: DebiasSettings = field(default_factory=DebiasSettings)  # CO-VADA voice augmentation of bias-aligned clips
+    vad: VadSettings = field(default_factory=VadSettings)  # EmoSphere-SER valence/arousal/dominance head
+    ensemble_heads: int = 1  # MATER: fusion heads combined by predictive entropy (1 = a single head)
+
+    def __post_init__(self) -> None:
+        check(self.ensemble_heads >= 1, "ensemble_heads", f"must be at least 1, got {self.ensemble_heads}")
+        if self.teacher:
+            check(self.acoustic.loss.distill > 0, "teacher",
+                  "a teacher is set but training.acoustic.loss.distill is 0: give the distillation a weight")
+        if self.acoustic.loss.distill > 0:
+            check(bool(self.teacher), "acoustic.loss.distill", "needs training.teacher (the teacher model)")
 
 
 @dataclass(frozen=True)

@@ -41,4 +41,5 @@ def tiny_run(tmp_path_factory) -> Path:
     result = CliRunner().invoke(app, ["demo", "--recipe", str(REPO / "tests/data/tiny.yaml"), "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "fusion" in result.output and "ops mapped" in result.output
+    assert (out / "report.html").is_file() and "report.html" in result.output
     return out

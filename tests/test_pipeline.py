@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -120,3 +121,44 @@ def test_a_wrong_corpus_folder_ends_with_one_clear_error(tmp_path, repo_root):
     assert "does not hold a RAVDESS corpus" in text and "Traceback" not in text
     run = RunDir.open(tmp_path / "run")
     assert run.stage_done("corpus") and not run.stage_done("features")  # earlier output kept
+
+
+def test_literature_options_run_through_the_pipeline(tiny_run, tmp_path):
+    """EAM, CO-VADA, multi-loss, the VAD head and a 2-head ensemble in the real train stages:
+    extra training clips are made, the extra metrics are written, the VAD head ships int8 and mapped."""
+    import dataclasses
+    import shutil
+
+    from edgeser.corpora.mixup import EamSettings
+    from edgeser.models.debias import DebiasSettings
+    from edgeser.models.training import LossSettings
+    from edgeser.models.vad import VadSettings
+    from edgeser.pipeline import stage_check, stage_quantize, stage_train_acoustic, stage_train_fusion
+
+    copy = tmp_path / "options"
+    shutil.copytree(tiny_run, copy)
+    base = RunDir.open(copy).recipe
+    t = base.training
+    training = dataclasses.replace(
+        t,
+        eam=EamSettings(enabled=True, copies=0.5),
+        debias=DebiasSettings(enabled=True, probe_epochs=1, easy_fraction=0.25),
+        vad=VadSettings(enabled=True, epochs=2, patience=2),
+        ensemble_heads=2,
+        acoustic=dataclasses.replace(t.acoustic, loss=LossSettings(ce=1.0, focal=0.5, center=0.01, supcon=0.1)),
+    )
+    run = RunDir(copy, dataclasses.replace(base, training=training))
+    data = np.load(copy / "features.npz")
+    train_clips = len(data["split_train"])
+    summary = stage_train_acoustic(run)
+    assert summary["eam_clips"] == round(0.5 * train_clips)
+    assert summary["debias_clips"] == summary["debias_bias_aligned"] == round(0.25 * train_clips)
+    assert summary["training_examples"] == train_clips + summary["eam_clips"] + summary["debias_clips"]
+    summary = stage_train_fusion(run)
+    metrics = json.loads((copy / "train_metrics.json").read_text())["options"]
+    assert set(metrics["vad_ccc"]) == {"valence", "arousal", "dominance", "mean"}
+    assert 0.0 <= metrics["fusion_ensemble"]["macro_f1"] <= 1.0
+    assert (copy / "vad.weights.npz").is_file() and (copy / "fusion_head1.weights.npz").is_file()
+    stage_quantize(run)
+    checks = stage_check(run)
+    assert checks["vad"] == "{0}/{0} mapped".format(checks["vad"].split("/")[0])

@@ -1,0 +1,200 @@
+"""The recipe's training options from the SER literature, applied to one emotion training run.
+
+The pipeline's train stages and the RAVDESS benchmarks call these same functions, so a
+recipe trains the same way in both. Every option is off by default (``recipe.training``):
+
+=========================  ====================================================================
+``label_distributions``    targets are the corpus' per-rater label distributions (EM2LDL)
+``eam``                    extra training clips by energy-adaptive mixup (Wang et al.)
+``debias``                 extra voice-transformed copies of the clips a short GCE probe finds
+                           easy, i.e. bias-aligned (CO-VADA, Tsai et al.)
+``teacher``                soft targets of a larger model (knowledge distillation)
+``*.loss``                 KL / focal / cosine / center / supervised-contrastive terms
+``vad``                    a valence/arousal/dominance head on the acoustic embedding (EmoSphere-SER)
+``ensemble_heads``         several fusion heads combined by predictive entropy (MATER)
+=========================  ====================================================================
+
+Shapes: N clips, T frames, C channels, K classes, E embedding size.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from edgeser.recipe import Recipe
+
+
+def one_hot(y: np.ndarray, num_classes: int) -> np.ndarray:
+    """Integer labels [N] -> float32 one-hot targets [N, K]."""
+    return np.eye(num_classes, dtype=np.float32)[np.asarray(y, np.int64)]
+
+
+def training_targets(recipe: Recipe, y: np.ndarray, num_classes: int, distributions: np.ndarray | None,
+                     source: str = "corpus") -> np.ndarray:
+    """Targets [N, K]: the rater distributions when the recipe asks for them, else one-hot.
+
+    Raises ValueError naming ``source`` when the recipe asks for distributions the corpus lacks.
+    """
+    if not recipe.training.label_distributions:
+        return one_hot(y, num_classes)
+    if distributions is None:
+        raise ValueError(f"{source}: training.label_distributions is set, but the {recipe.data.corpus} corpus gives "
+                         "no per-rater label distributions (CREMA-D, IEMOCAP and MSP-IMPROV do)")
+    return np.asarray(distributions, np.float32)
+
+
+def clip_features(audios: Sequence[np.ndarray], recipe: Recipe, frames: int) -> np.ndarray:
+    """int8 features [M, frames, C] of int16 clips, cropped/padded as the features stage does."""
+    from edgeser.datasets import fit_frames, silence_code
+    from edgeser.frontend.features import compute_features
+
+    pad = silence_code(recipe.frontend)
+    rows = [fit_frames(compute_features(np.asarray(a, np.int16), recipe.frontend), frames, pad) for a in audios]
+    return np.stack(rows) if rows else np.zeros((0, frames, recipe.frontend.num_channels), np.int8)
+
+
+def extra_examples(recipe: Recipe, acoustic_cfg, x: np.ndarray, targets: np.ndarray, utterances: Sequence,
+                   seed: int) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """EAM and CO-VADA clips made from the training clips, as (x [M, T, C] int8, targets [M, K], info).
+
+    ``x`` [N, T, C] int8 and ``targets`` [N, K] are the training split; ``utterances`` its N
+    clips (their audio is re-read). M = 0 when both options are off.
+    """
+    from edgeser.datasets import utterance_audio
+
+    t = recipe.training
+    frames, k = x.shape[1], targets.shape[1]
+    info: dict[str, Any] = {}
+    xs, ts = [np.zeros((0, *x.shape[1:]), np.int8)], [np.zeros((0, k), np.float32)]
+    if not (t.eam.enabled or t.debias.enabled):
+        return xs[0], ts[0], info
+    if len(utterances) != len(x):
+        raise ValueError(f"{len(utterances)} utterances for {len(x)} training clips")
+    sr = recipe.frontend.sample_rate
+    audios = [utterance_audio(u, sr) for u in utterances]
+    rng = np.random.default_rng(seed)
+    if t.eam.enabled:
+        from edgeser.corpora.mixup import mix_batch
+
+        clips, mixed = mix_batch(audios, targets, rng, t.eam, sr)
+        xs.append(clip_features(clips, recipe, frames))
+        ts.append(mixed.astype(np.float32))
+        info["eam_clips"] = len(clips)
+    if t.debias.enabled:
+        from edgeser.models.acoustic import build_acoustic_model
+        from edgeser.models.debias import bias_aligned, train_bias_probe, voice_augment
+
+        labels = targets.argmax(axis=1)
+        probe = train_bias_probe(lambda: build_acoustic_model(acoustic_cfg), x.astype(np.float32), labels, k,
+                                 t.debias, seed)
+        mask = bias_aligned(probe.confidence, t.debias.easy_fraction, labels=labels if t.debias.per_class else None)
+        clips, new_targets, _ = voice_augment(audios, targets, mask, rng, t.debias, sr)
+        xs.append(clip_features(clips, recipe, frames))
+        ts.append(np.asarray(new_targets, np.float32))
+        info["debias_bias_aligned"] = int(mask.sum())
+        info["debias_clips"] = len(clips)
+    return np.concatenate(xs), np.concatenate(ts), info
+
+
+def train_acoustic(recipe: Recipe, acoustic_cfg, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.ndarray],
+                   utterances: Sequence | None, seed: int, description: str = "acoustic", progress: bool = True,
+                   teacher: str | Path | np.ndarray | None = None):
+    """Build and train the acoustic model with every option of ``recipe.training``.
+
+    ``train`` = (int8 features [N, T, C], targets [N, K]); ``val`` = (int8 features, labels [Nv]);
+    ``utterances``: the N training clips (needed by EAM and CO-VADA only). ``teacher``: a
+    model source for :func:`edgeser.models.teacher.teacher_logits` or a function of the
+    final training features returning logits; default ``recipe.training.teacher``.
+    Returns (model, history, info).
+    """
+    from edgeser.models.acoustic import build_acoustic_model
+    from edgeser.models.training import seed_everything, train_classifier
+
+    x, targets = train
+    extra_x, extra_t, info = extra_examples(recipe, acoustic_cfg, x, targets, utterances or [], seed)
+    x_all = np.concatenate([x, extra_x]).astype(np.float32)
+    t_all = np.concatenate([targets, extra_t]).astype(np.float32)
+    teacher = recipe.training.teacher if teacher is None else teacher
+    logits = None
+    if recipe.training.acoustic.loss.distill > 0:
+        from edgeser.models.teacher import teacher_logits
+
+        logits = teacher(x_all) if callable(teacher) else teacher_logits(teacher, x_all, targets.shape[1])
+    seed_everything(seed)
+    model = build_acoustic_model(acoustic_cfg)
+    history = train_classifier(model, (x_all, t_all), (val[0].astype(np.float32), val[1]), targets.shape[1],
+                               recipe.training.acoustic, seed, description=description, progress=progress,
+                               teacher_logits=logits)
+    info["training_examples"] = len(x_all)
+    return model, history, info
+
+
+def larger_teacher_config(acoustic_cfg):
+    """The acoustic config of a larger edgeser teacher: twice the width, two more blocks."""
+    return dataclasses.replace(acoustic_cfg, d_model=2 * acoustic_cfg.d_model, ff_dim=2 * acoustic_cfg.ff_dim,
+                               num_layers=acoustic_cfg.num_layers + 2)
+
+
+def fusion_extras(recipe: Recipe, fusion_cfg, acoustic_emb: np.ndarray, keyword_emb: np.ndarray, targets: np.ndarray,
+                  parts: dict[str, np.ndarray], fusion_model, utterances: Sequence | None, seed: int,
+                  progress: bool = False) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The VAD head and the fusion ensemble, when the recipe asks for them.
+
+    ``acoustic_emb`` [N, Ea], ``keyword_emb`` [N, Ek] and ``targets`` [N, K] cover every
+    clip; ``parts`` maps "train"/"val"/"test" to index arrays; ``fusion_model`` is the
+    trained head 0. Returns (test-split metrics, trained models by name).
+    """
+    from edgeser.models.training import logits_of
+
+    t = recipe.training
+    metrics: dict[str, Any] = {}
+    models: dict[str, Any] = {}
+    tr, va, te = parts["train"], parts["val"], parts["test"]
+    if t.vad.enabled:
+        from edgeser.evaluation.dimensional import ccc_scores
+        from edgeser.models.training import seed_everything
+        from edgeser.models.vad import build_vad_head, num_regions, predict_vad, train_vad_head, vad_targets
+
+        if utterances is None:
+            raise ValueError("training.vad needs the clips' utterances (their V/A/D or emotion labels)")
+        vad = vad_targets(utterances)
+        seed_everything(seed)
+        head = build_vad_head(acoustic_emb.shape[1], t.vad.hidden_dim, num_regions(t.vad.radius_bins))
+        train_vad_head(head, (acoustic_emb[tr], vad[tr]), (acoustic_emb[va], vad[va]), t.vad, seed)
+        metrics["vad_ccc"] = ccc_scores(vad[te], predict_vad(head, acoustic_emb[te]))
+        metrics["vad_targets"] = ("corpus V/A/D ratings" if any(u.valence is not None for u in utterances)
+                                  else "category anchors (edgeser.models.vad.CATEGORY_VAD)")
+        models["vad"] = head
+    if t.ensemble_heads > 1:
+        from edgeser.evaluation.metrics import score
+        from edgeser.models.ensemble import combine, train_heads
+        from edgeser.models.fusion import build_fusion_model
+
+        inputs = lambda idx: [acoustic_emb[idx], keyword_emb[idx]]  # noqa: E731
+        extra = train_heads(lambda: build_fusion_model(fusion_cfg), (inputs(tr), targets[tr]),
+                            (inputs(va), targets[va].argmax(1)), targets.shape[1], t.fusion,
+                            [seed + h for h in range(1, t.ensemble_heads)], progress=progress)
+        heads = [fusion_model, *extra]
+        probs = combine([logits_of(h, inputs(te)) for h in heads])
+        metrics["fusion_ensemble"] = score(targets[te].argmax(1), probs.argmax(1), targets.shape[1]).to_dict()
+        models.update({f"fusion_head{h}": m for h, m in enumerate(extra, start=1)})
+    return metrics, models
+
+
+def test_metrics(y: np.ndarray, probs: np.ndarray, num_classes: int, genders: Sequence[str] | None = None,
+                 distributions: np.ndarray | None = None) -> dict[str, Any]:
+    """Gender fairness (when every clip has a gender) and label-distribution metrics (when given)."""
+    from edgeser.evaluation.fairness import group_fairness
+    from edgeser.evaluation.ldl import ldl_scores
+
+    out: dict[str, Any] = {}
+    if genders is not None and len(genders) and all(genders) and len(set(genders)) > 1:
+        fair = group_fairness(y, probs.argmax(1), list(genders), num_classes)
+        out["fairness_gender"] = {k: fair[k] for k in ("tpr_gap_mean", "tpr_gap_max", "dp_gap_mean", "ua_gap")}
+    if distributions is not None:
+        out["ldl"] = ldl_scores(distributions, probs)
+    return out
