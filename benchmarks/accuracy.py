@@ -331,12 +331,26 @@ def run_benchmark(recipe, data_root: Path, folds: int = 4, cache: Path = DEFAULT
     }
 
 
+def checked_inputs(recipe_path: Path, data: Path, console):
+    """The recipe, or None after printing why it or the RAVDESS folder cannot be used."""
+    from edgeser.recipe import load_recipe
+    from edgeser.settings import SettingsError
+
+    try:
+        recipe = load_recipe(recipe_path)
+    except SettingsError as exc:
+        console.print(f"[red]invalid recipe:[/red] {exc}")
+        return None
+    if not data.is_dir():
+        console.print(f"[red]{data}: no such folder; pass --data with a RAVDESS copy (Actor_NN/...)[/red]")
+        return None
+    return recipe
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from rich.console import Console
 
     from edgeser.atomic import write_json
-    from edgeser.recipe import load_recipe
-    from edgeser.settings import SettingsError
 
     parser = argparse.ArgumentParser(prog="python -m edgeser.benchmarks.accuracy", description=__doc__.split("\n\n")[0])
     parser.add_argument("--recipe", type=Path, default=DEFAULT_RECIPE, help="recipe YAML (default configs/ravdess.yaml)")
@@ -350,13 +364,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
     console = Console(stderr=True)
-    try:
-        recipe = load_recipe(args.recipe)
-    except SettingsError as exc:
-        console.print(f"[red]invalid recipe:[/red] {exc}")
-        return 1
-    if not args.data.is_dir():
-        console.print(f"[red]{args.data}: no such folder; pass --data with a RAVDESS copy (Actor_NN/...)[/red]")
+    recipe = checked_inputs(args.recipe, args.data, console)
+    if recipe is None:
         return 1
     try:
         result = run_benchmark(recipe, args.data, args.folds, args.cache, args.actors, args.epochs, not args.quiet,

@@ -32,7 +32,8 @@ from typing import Callable, Sequence
 import numpy as np
 
 import edgeser  # noqa: F401  (tf-keras before TensorFlow)
-from edgeser.benchmarks.accuracy import DEFAULT_CACHE, DEFAULT_DATA, DEFAULT_RECIPE, load_base, make_folds, run_fold
+from edgeser.benchmarks.accuracy import (DEFAULT_CACHE, DEFAULT_DATA, DEFAULT_RECIPE, checked_inputs, load_base,
+                                         make_folds, run_fold)
 
 TEACHER = "in-fold larger edgeser acoustic model (benchmarks/recipe_options.py)"
 
@@ -205,9 +206,6 @@ def run(recipe, data_root: Path, variants: Sequence[str], folds: int, only_folds
 def main(argv: Sequence[str] | None = None) -> int:
     from rich.console import Console
 
-    from edgeser.recipe import load_recipe
-    from edgeser.settings import SettingsError
-
     parser = argparse.ArgumentParser(prog="python -m edgeser.benchmarks.recipe_options",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--recipe", type=Path, default=DEFAULT_RECIPE)
@@ -220,13 +218,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
     console = Console(stderr=True)
-    try:
-        recipe = load_recipe(args.recipe)
-    except SettingsError as exc:
-        console.print(f"[red]invalid recipe:[/red] {exc}")
-        return 1
-    if not args.data.is_dir():
-        console.print(f"[red]{args.data}: no such folder; pass --data with a RAVDESS copy (Actor_NN/...)[/red]")
+    recipe = checked_inputs(args.recipe, args.data, console)
+    if recipe is None:
         return 1
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     try:

@@ -78,11 +78,14 @@ def open_run(run_dir: str | Path, backend: str = "keras"):
     return run
 
 
-def load_clips(run, corpus: str, root: str | Path) -> EvalClips:
-    """Read ``corpus`` at ``root`` and turn every clip whose label the run knows into model inputs."""
-    from edgeser.corpora import CorpusLayoutError, normalise, read_corpus
-    from edgeser.datasets import feature_matrix, keyword_windows
-    from edgeser.pipeline import _labels, plan_of
+def known_clips(run, corpus: str, root: str | Path):
+    """Read ``corpus`` at ``root``; the clips whose label the run knows.
+
+    Returns (kept: [(utterance, class index)], unknown: {label: count}, problems: [(path, reason)],
+    emotions: the run's class names, readable: how many clips the reader found).
+    """
+    from edgeser.corpora import CorpusLayoutError, corpus_names, normalise, read_corpus
+    from edgeser.pipeline import _labels
 
     root = Path(root)
     if not root.is_dir():
@@ -90,8 +93,6 @@ def load_clips(run, corpus: str, root: str | Path) -> EvalClips:
     try:
         result = read_corpus(corpus, root)
     except KeyError:
-        from edgeser.corpora import corpus_names
-
         raise EvaluateError(f"unknown corpus {corpus!r} (known: {', '.join(corpus_names())})") from None
     except CorpusLayoutError as exc:
         raise EvaluateError(str(exc)) from None
@@ -103,11 +104,19 @@ def load_clips(run, corpus: str, root: str | Path) -> EvalClips:
             kept.append((utt, emotions.index(label)))
         else:
             unknown[utt.label] = unknown.get(utt.label, 0) + 1
-    problems = list(result.problems)
+    return kept, unknown, list(result.problems), emotions, len(result.utterances)
+
+
+def load_clips(run, corpus: str, root: str | Path) -> EvalClips:
+    """Read ``corpus`` at ``root`` and turn every clip whose label the run knows into model inputs."""
+    from edgeser.datasets import feature_matrix, keyword_windows
+    from edgeser.pipeline import plan_of
+
+    kept, unknown, problems, emotions, readable = known_clips(run, corpus, root)
     if not kept:
         raise EvaluateError(
             f"{root}: no usable clips in the {corpus} corpus for this run "
-            f"({len(result.utterances)} readable clip(s); labels the run does not know: {dict(sorted(unknown.items())) or 'none'}; "
+            f"({readable} readable clip(s); labels the run does not know: {dict(sorted(unknown.items())) or 'none'}; "
             f"the run knows {', '.join(emotions)})"
         )
     plan = plan_of(run.recipe)

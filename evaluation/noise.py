@@ -175,29 +175,12 @@ def _deal(y: np.ndarray, limit: int | None, seed: int) -> np.ndarray:
 
 def load_sweep_clips(run, corpus: str, root: str | Path, limit: int | None = None, seed: int = 0) -> SweepClips:
     """Read ``corpus`` at ``root``; keep the clips whose label the run knows (as ``evaluate`` does), then ``limit``."""
-    from edgeser.corpora import CorpusLayoutError, corpus_names, normalise, read_corpus
     from edgeser.datasets import utterance_audio
+    from edgeser.evaluation.evaluate import known_clips
     from edgeser.frontend.audio import AudioError
-    from edgeser.pipeline import _labels
 
     root = Path(root)
-    if not root.is_dir():
-        raise EvaluateError(f"{root}: no such corpus folder")
-    try:
-        result = read_corpus(corpus, root)
-    except KeyError:
-        raise EvaluateError(f"unknown corpus {corpus!r} (known: {', '.join(corpus_names())})") from None
-    except CorpusLayoutError as exc:
-        raise EvaluateError(str(exc)) from None
-    emotions = _labels(run)["emotions"]
-    kept, unknown = [], {}
-    for utt in result.utterances:
-        label = utt.label if utt.label in emotions else normalise(utt.label)
-        if label in emotions:
-            kept.append((utt, emotions.index(label)))
-        else:
-            unknown[utt.label] = unknown.get(utt.label, 0) + 1
-    problems = list(result.problems)
+    kept, unknown, problems, emotions, readable = known_clips(run, corpus, root)
     audio, labels, paths = [], [], []
     for utt, label in kept:
         try:
@@ -209,7 +192,7 @@ def load_sweep_clips(run, corpus: str, root: str | Path, limit: int | None = Non
         paths.append(str(utt.path))
     if not audio:
         raise EvaluateError(
-            f"{root}: no usable clips in the {corpus} corpus for this run ({len(result.utterances)} readable clip(s); "
+            f"{root}: no usable clips in the {corpus} corpus for this run ({readable} readable clip(s); "
             f"labels the run does not know: {dict(sorted(unknown.items())) or 'none'}; the run knows {', '.join(emotions)})"
         )
     y = np.array(labels, np.int64)
