@@ -134,6 +134,25 @@ def _fmt(value: Any) -> str:
     return "—" if value is None else str(value)
 
 
+def markdown_tables(path: Path) -> list[TableBlock]:
+    """The pipe tables of a markdown file (as the noise and cross-corpus commands write them),
+    each captioned with the heading above it."""
+    tables: list[TableBlock] = []
+    caption, rows = "", []
+    for line in path.read_text().splitlines() + [""]:
+        if line.startswith("|"):
+            cells = tuple(c.strip() for c in line.strip().strip("|").split("|"))
+            if not all(set(c) <= set(":-") for c in cells):  # skip the |---|---:| rule
+                rows.append(cells)
+            continue
+        if rows:
+            tables.append(TableBlock(rows[0], tuple(rows[1:]), caption))
+            rows = []
+        if line.startswith("#"):
+            caption = line.lstrip("#").strip()
+    return tables
+
+
 def generic_json(run_dir: Path, relpath: str) -> list[Block]:
     """A table of the leaf values of any JSON file (at most ``GENERIC_ROWS`` rows)."""
     data = load_json(run_dir, relpath)
@@ -226,8 +245,9 @@ def optional_section(key: str, title: str, run_dir: Path, json_globs: Sequence[s
     if not jsons and not pngs:
         return not_run(key, title, what)
     blocks: list[Block] = []
-    for rel in jsons:
-        blocks += generic_json(run_dir, rel)
+    for rel in jsons:  # the command's own markdown table where it wrote one, else the JSON's values
+        table = (run_dir / rel).with_suffix(".md")
+        blocks += (markdown_tables(table) if table.is_file() else []) or generic_json(run_dir, rel)
     if pngs:
         blocks.append(Images(pngs))
     return Section(key, title, True, tuple(blocks))

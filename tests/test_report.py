@@ -191,3 +191,13 @@ def test_command_prints_both_paths(tmp_path):
     assert result.exit_code == 0, result.output
     assert result.output.split() == [str(tmp_path / "report.html"), str(tmp_path / "report.md")]
     assert CliRunner().invoke(app, [str(tmp_path / "nope")]).exit_code == 1
+
+
+def test_a_commands_markdown_table_is_shown_as_a_table(tmp_path):
+    from edgeser.report import TableBlock, markdown_tables
+
+    (tmp_path / "noise.md").write_text("# ravdess under noise\n\n| condition | UAR |\n|---|---:|\n| clean | 0.305 |\n"
+                                       "| white 0 dB | 0.125 |\n\ntext\n")
+    assert markdown_tables(tmp_path / "noise.md") == [
+        TableBlock(("condition", "UAR"), (("clean", "0.305"), ("white 0 dB", "0.125")), "ravdess under noise")
+    ]
