@@ -150,7 +150,7 @@ def plot_explanation(path: Path, x: np.ndarray, saliency: np.ndarray, mask: np.n
     axes[2].axvline(0, color="black", linewidth=0.8)
     axes[2].invert_yaxis()
     axes[2].set(title="cues: salient region - whole clip\n(green: the direction the literature expects for "
-                      f"{emotion}; red: the opposite; grey: no expectation / undefined)", xlabel="difference / typical scale")
+                      f"{emotion};\nred: the opposite; grey: no expectation / undefined)", xlabel="difference / typical scale")
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=90, format="png")
