@@ -109,7 +109,9 @@ def summarise(result: dict) -> dict:
     """Per variant: mean ± std of the figures over the folds it has."""
     out = {}
     plain = {f["fold"]: f for f in result["runs"].get("plain", [])}
-    for name, folds in result["runs"].items():
+    order = list(VARIANTS)
+    for name in sorted(result["runs"], key=lambda n: order.index(n) if n in order else len(order)):
+        folds = result["runs"][name]
         row = {
             f"{m}_{k}": _stat([f["scores"][m][k] for f in folds])
             for m in ("acoustic", "fusion") for k in ("ua", "macro_f1")

@@ -110,3 +110,22 @@ def test_training_knobs_the_recipe_uses():
     for bad in ({"time_mask": 1.0}, {"freq_mask": -0.1}, {"bn_momentum": 1.0}):
         with pytest.raises(SettingsError):
             TrainSettings(**bad)
+
+
+def test_each_recipe_option_variant_switches_on_its_option_only(repo_root):
+    """benchmarks/recipe_options.py: every variant is the base recipe plus one literature option."""
+    from edgeser.benchmarks.recipe_options import TEACHER, VARIANTS
+    from edgeser.recipe import load_recipe
+
+    base = load_recipe(repo_root / "configs/ravdess.yaml")
+    on = {name: build(base).training for name, (_, build) in VARIANTS.items()}
+    assert on["plain"].acoustic == base.training.acoustic and on["plain"].vad.enabled and on["plain"].ensemble_heads == 3
+    assert on["eam"].eam.enabled and not on["eam"].debias.enabled and on["eam"].acoustic == base.training.acoustic
+    assert on["focal"].acoustic.loss.focal == 1.0 and on["focal"].acoustic.loss.ce == 0.0
+    assert on["kl_ls"].acoustic.loss.kl == 1.0 and on["kl_ls"].acoustic.label_smoothing == 0.1
+    assert on["center_supcon"].acoustic.loss.center > 0 and on["center_supcon"].acoustic.loss.supcon > 0
+    assert on["multi_loss"].eam.enabled and on["multi_loss"].acoustic.loss.focal > 0
+    assert on["co_vada"].debias.enabled and not on["co_vada"].eam.enabled
+    assert on["distill"].teacher == TEACHER and on["distill"].acoustic.loss.distill == 1.0
+    # everything but the loss is the recipe's own optimisation
+    assert all(t.acoustic.epochs == base.training.acoustic.epochs for t in on.values())
