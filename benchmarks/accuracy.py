@@ -175,6 +175,37 @@ def acoustic_kbytes(cfg) -> float:
     return build_acoustic_model(cfg).count_params() / 1000.0
 
 
+def train_fold_models(recipe, labels, x, y, kw_emb, fold, utterances=None, teacher=None, progress: bool = False):
+    """One fold's acoustic model (with the recipe's literature options) and fusion head.
+
+    ``x`` int8 [N, T, C], ``y`` [N], ``kw_emb`` [N, Ek] cover every clip; the fold's train
+    and val indices select from them. Returns (acoustic model, fusion head, acoustic
+    embeddings of every clip [N, Ea], acoustic history, info incl. "acoustic_seconds").
+    """
+    from edgeser.models.acoustic import embedding_model
+    from edgeser.models.fusion import build_fusion_model
+    from edgeser.models.training import logits_of, seed_everything, train_classifier
+    from edgeser.pipeline import model_configs
+    from edgeser.train_options import one_hot, train_acoustic
+
+    start = time.perf_counter()
+    acoustic_cfg, _, fusion_cfg = model_configs(recipe, labels)
+    classes = len(labels["emotions"])
+    tr, va = np.array(fold.train, np.int64), np.array(fold.val, np.int64)
+    targets = one_hot(y, classes)
+    train_utts = [utterances[i] for i in tr] if utterances is not None else None
+    audio, history, info = train_acoustic(recipe, acoustic_cfg, (x[tr], targets[tr]), (x[va], y[va]), train_utts,
+                                          recipe.seed, description=f"{fold.name} acoustic", progress=progress,
+                                          teacher=teacher)
+    info["acoustic_seconds"] = time.perf_counter() - start
+    emb = logits_of(embedding_model(audio), x.astype(np.float32))
+    seed_everything(recipe.seed)
+    fusion = build_fusion_model(fusion_cfg)
+    train_classifier(fusion, ([emb[tr], kw_emb[tr]], y[tr]), ([emb[va], kw_emb[va]], y[va]), classes,
+                     recipe.training.fusion, recipe.seed, description=f"{fold.name} fusion", progress=progress)
+    return audio, fusion, emb, history, info
+
+
 def run_fold(recipe, labels, x, y, kw_emb, fold, settings_override=None, progress: bool = False,
              utterances=None, teacher=None) -> dict:
     """Train acoustic -> fusion and keyword-only heads on one fold; scores on its test actors.
@@ -186,12 +217,10 @@ def run_fold(recipe, labels, x, y, kw_emb, fold, settings_override=None, progres
     their test metrics and the gender fairness of acoustic-only and fusion.
     """
     from edgeser.evaluation.metrics import score
-    from edgeser.models.acoustic import embedding_model
     from edgeser.models.ensemble import softmax
-    from edgeser.models.fusion import build_fusion_model
     from edgeser.models.training import logits_of, seed_everything, train_classifier
     from edgeser.pipeline import _keyword_only_head, model_configs
-    from edgeser.train_options import fusion_extras, one_hot, test_metrics, train_acoustic
+    from edgeser.train_options import fusion_extras, one_hot, test_metrics
 
     start = time.perf_counter()
     if settings_override is not None:
@@ -199,23 +228,14 @@ def run_fold(recipe, labels, x, y, kw_emb, fold, settings_override=None, progres
         training = dataclasses.replace(t, acoustic=settings_override,
                                        fusion=dataclasses.replace(t.fusion, epochs=settings_override.epochs))
         recipe = dataclasses.replace(recipe, training=training)
-    acoustic_cfg, keyword_cfg, fusion_cfg = model_configs(recipe, labels)
+    _, keyword_cfg, fusion_cfg = model_configs(recipe, labels)
     classes = len(labels["emotions"])
     tr, va, te = (np.array(p, np.int64) for p in (fold.train, fold.val, fold.test))
     targets = one_hot(y, classes)
     xf = x.astype(np.float32)
-
-    train_utts = [utterances[i] for i in tr] if utterances is not None else None
-    audio, history, info = train_acoustic(recipe, acoustic_cfg, (x[tr], targets[tr]), (x[va], y[va]), train_utts,
-                                          recipe.seed, description=f"{fold.name} acoustic", progress=progress,
-                                          teacher=teacher)
-    acoustic_seconds = time.perf_counter() - start
-    emb = logits_of(embedding_model(audio), xf)
-
-    seed_everything(recipe.seed)
-    fusion = build_fusion_model(fusion_cfg)
-    train_classifier(fusion, ([emb[tr], kw_emb[tr]], y[tr]), ([emb[va], kw_emb[va]], y[va]), classes,
-                     recipe.training.fusion, recipe.seed, description=f"{fold.name} fusion", progress=progress)
+    audio, fusion, emb, history, info = train_fold_models(recipe, labels, x, y, kw_emb, fold, utterances, teacher,
+                                                          progress)
+    acoustic_seconds = info.pop("acoustic_seconds")
     seed_everything(recipe.seed)
     kw_only = _keyword_only_head(keyword_cfg.embedding_dim, fusion_cfg)
     train_classifier(kw_only, (kw_emb[tr], y[tr]), (kw_emb[va], y[va]), classes, recipe.training.fusion, recipe.seed,

@@ -169,33 +169,19 @@ class FoldModels:
 
 
 def train_fold(recipe, labels: dict, side: CorpusSide, fold, epochs: int | None = None, progress: bool = False) -> FoldModels:
-    """Acoustic model from scratch, then the fusion head on frozen embeddings (as ``benchmarks.accuracy.run_fold``)."""
-    from edgeser.models.acoustic import build_acoustic_model, embedding_model
-    from edgeser.models.fusion import build_fusion_model
-    from edgeser.models.training import logits_of, seed_everything, train_classifier
-    from edgeser.pipeline import model_configs
+    """Acoustic model from scratch, then the fusion head on frozen embeddings (``benchmarks.accuracy.train_fold_models``)."""
+    from edgeser.benchmarks.accuracy import train_fold_models
+    from edgeser.models.acoustic import embedding_model
 
-    acoustic_cfg, _, fusion_cfg = model_configs(recipe, labels)
     t = recipe.training
-    acoustic_settings, fusion_settings = t.acoustic, t.fusion
     if epochs is not None:
-        acoustic_settings = dataclasses.replace(t.acoustic, epochs=epochs, patience=min(epochs, t.acoustic.patience))
-        fusion_settings = dataclasses.replace(t.fusion, epochs=epochs, patience=min(epochs, t.fusion.patience))
-    classes = len(labels["emotions"])
-    tr, va = np.array(fold.train, np.int64), np.array(fold.val, np.int64)
-    xf, y, kw = side.x.astype(np.float32), side.y, side.kw_emb
-
-    seed_everything(recipe.seed)
-    audio = build_acoustic_model(acoustic_cfg)
-    history = train_classifier(audio, (xf[tr], y[tr]), (xf[va], y[va]), classes, acoustic_settings, recipe.seed,
-                               description=f"{fold.name} acoustic", progress=progress)
-    embedding = embedding_model(audio)
-    emb = logits_of(embedding, xf)
-    seed_everything(recipe.seed)
-    fusion = build_fusion_model(fusion_cfg)
-    train_classifier(fusion, ([emb[tr], kw[tr]], y[tr]), ([emb[va], kw[va]], y[va]), classes, fusion_settings,
-                     recipe.seed, description=f"{fold.name} fusion", progress=progress)
-    return FoldModels(audio, embedding, fusion, len(history.loss), history.best_epoch + 1, float(history.best_val_ua))
+        recipe = dataclasses.replace(recipe, training=dataclasses.replace(
+            t, acoustic=dataclasses.replace(t.acoustic, epochs=epochs, patience=min(epochs, t.acoustic.patience)),
+            fusion=dataclasses.replace(t.fusion, epochs=epochs, patience=min(epochs, t.fusion.patience))))
+    audio, fusion, _, history, _ = train_fold_models(recipe, labels, side.x, side.y, side.kw_emb, fold,
+                                                     progress=progress)
+    return FoldModels(audio, embedding_model(audio), fusion, len(history.loss), history.best_epoch + 1,
+                      float(history.best_val_ua))
 
 
 class FoldPredictor:
