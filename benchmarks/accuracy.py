@@ -1,7 +1,8 @@
-"""Speaker-independent accuracy of the float Keras models on RAVDESS (leave-speakers-out).
+"""Speaker-independent accuracy on RAVDESS (leave-speakers-out), float and int8 on TFLite-Micro.
 
     python -m edgeser.benchmarks.accuracy [--recipe configs/ravdess.yaml] [--data ../shared/data/ravdess]
                                           [--folds 4] [--json PATH] [--epochs N] [--actors N]
+                                          [--backend tflm|keras] [--cross-data ../shared/data/emodb]
 
 Protocol. The actors are dealt into ``--folds`` groups (``corpora.splits.leave_speakers_out``,
 genders dealt evenly); each group is the test set of one fold. Out of each fold's
@@ -22,15 +23,28 @@ keyword branch cannot help through words. The keyword embeddings (a mean over th
 windows) still carry acoustic cues (voice, energy, timing), so keyword-only scores above
 chance and fusion can differ from acoustic-only; that is not lexical information.
 
+Scores. Every fold's float models are scored (acoustic-only, keyword-only, fusion); with
+``--backend tflm`` (the default) the fold's acoustic-only and fusion models are also
+converted to full int8, calibrated on the fold's training clips, and run through the
+TFLite-Micro interpreter chained as on the board (``evaluation.folds.FoldPredictor``).
+The classical reference, openSMILE eGeMAPSv02 functionals + a balanced logistic
+regression on the very same folds (``evaluation.egemaps.accuracy_row``), is printed beside.
+
+Cross-corpus (``--cross-data``, EmoDB by default reader ``--cross-corpus emodb``): each
+fold's models, trained on RAVDESS only, are also scored on every clip of the second
+corpus. Rule: predictions are restricted to the classes that corpus has (calm's
+probability is added to neutral's, ``evaluation.folds.restrict_to``); UA and macro-F1
+average over those classes only.
+
 Output: a rich table (per fold and mean ± std of WA, UA, macro-F1 for acoustic-only,
-keyword-only and fusion; wall time per fold) and, with ``--json``, the same as JSON.
+keyword-only and fusion, float and int8; the eGeMAPS + LR row; cross-corpus UA; wall
+time per fold) and, with ``--json``, the same as JSON.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import sys
 import time
 from pathlib import Path
@@ -39,9 +53,15 @@ from typing import Sequence
 import numpy as np
 
 import edgeser  # noqa: F401  (tf-keras before TensorFlow)
+from edgeser.evaluation import folds as folds_lib
 
 MODELS = ("acoustic", "keyword", "fusion")
+INT8_MODELS = ("acoustic", "fusion")  # what ships (the keyword-only head is a float reference)
 METRICS = ("wa", "ua", "macro_f1")
+GOAL_MACRO_F1 = 0.55  # issue goal: mean acoustic-or-fusion int8 macro-F1 ...
+GOAL_MARGIN = 0.08  # ... and at least this far above eGeMAPS + LR on the same folds
+CROSS_RULE = ("predictions restricted to the test corpus' classes (calm's probability added to neutral's); "
+              "UA and macro-F1 average over the classes that corpus has")
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_RECIPE = ROOT / "configs" / "ravdess.yaml"
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "ravdess"
@@ -53,40 +73,8 @@ NOTE = (
 )
 
 
-# -- folds -----------------------------------------------------------------------
-def make_folds(utterances, k: int, seed: int = 0):
-    """Leave-speakers-out folds, each with a validation pair carved from its training actors."""
-    from edgeser.corpora.splits import Fold, check_speaker_independent, leave_speakers_out
-
-    rng = np.random.default_rng(seed)
-    gender = {u.speaker: u.gender or "unknown" for u in utterances}
-    folds = []
-    for fold in leave_speakers_out(utterances, k, seed):
-        train_speakers = sorted({utterances[i].speaker for i in fold.train})
-        if len(train_speakers) < 3:
-            raise ValueError(f"{fold.name}: {len(train_speakers)} training actor(s); need at least 3 to carve a validation pair")
-        by_gender: dict[str, list[str]] = {}
-        for spk in train_speakers:
-            by_gender.setdefault(gender[spk], []).append(spk)
-        val: list[str] = []
-        for g in sorted(by_gender):  # one of each gender first
-            if len(val) < 2:
-                val.append(by_gender[g][int(rng.integers(len(by_gender[g])))])
-        rest = [s for s in train_speakers if s not in val]
-        while len(val) < 2:
-            val.append(rest.pop(int(rng.integers(len(rest)))))
-        held = set(val)
-        folds.append(
-            Fold(
-                fold.name,
-                tuple(i for i in fold.train if utterances[i].speaker not in held),
-                fold.test,
-                tuple(i for i in fold.train if utterances[i].speaker in held),
-                fold.test_speakers,
-            )
-        )
-    check_speaker_independent(utterances, folds)
-    return folds
+# -- folds ---------------------------------------------------------------------------
+make_folds = folds_lib.make_folds  # kept here too: the benchmarks' public fold maker
 
 
 # -- the base run: features of every clip + the keyword model -----------------------
@@ -133,7 +121,8 @@ def keyword_embeddings(run, windows: np.ndarray) -> np.ndarray:
 @dataclasses.dataclass
 class BaseData:
     """Everything the folds share: the base run, its labels, the clips in features order,
-    int8 features x [N, T, C], labels y [N] and mean keyword embeddings kw_emb [N, Ek]."""
+    int8 features x [N, T, C], labels y [N], keyword windows [N, K, Tk, C] and mean keyword
+    embeddings kw_emb [N, Ek]."""
 
     run: object
     labels: dict
@@ -141,6 +130,7 @@ class BaseData:
     x: np.ndarray
     y: np.ndarray
     kw_emb: np.ndarray
+    windows: np.ndarray | None = None
 
 
 def load_base(recipe, data_root: Path, cache: Path = DEFAULT_CACHE, actors: int | None = None) -> BaseData:
@@ -164,7 +154,46 @@ def load_base(recipe, data_root: Path, cache: Path = DEFAULT_CACHE, actors: int 
         keep = set(sorted({u.speaker for u in utts})[:actors])
         idx = np.array([i for i, u in enumerate(utts) if u.speaker in keep], np.int64)
         utts, x, y, windows = [utts[i] for i in idx], x[idx], y[idx], windows[idx]
-    return BaseData(run, labels, utts, x, y, keyword_embeddings(run, windows))
+    return BaseData(run, labels, utts, x, y, keyword_embeddings(run, windows), windows)
+
+
+@dataclasses.dataclass
+class CrossData:
+    """A second corpus, scored by every fold's models: int8 features x [M, T, C], keyword
+    windows [M, K, Tk, C], float mean keyword embeddings kw_emb [M, Ek], labels y [M]
+    (indices into ``labels``, the classes that corpus has)."""
+
+    corpus: str
+    data: str
+    labels: list
+    x: np.ndarray
+    windows: np.ndarray
+    kw_emb: np.ndarray
+    y: np.ndarray
+    skipped: list
+
+
+def load_cross(recipe, base: BaseData, corpus: str, data_root: Path, cache: Path = DEFAULT_CACHE,
+               progress: bool = True) -> CrossData:
+    """Features of every clip of ``corpus`` whose label the RAVDESS models know (through the same frontend)."""
+    from edgeser.corpora import read_corpus
+    from edgeser.datasets import feature_matrix, keyword_windows
+    from edgeser.pipeline import plan_of
+
+    read = read_corpus(corpus, Path(data_root))
+    known = set(base.labels["emotions"])
+    utts = [u for u in read.utterances if u.label in known]
+    if not utts:
+        raise ValueError(f"{data_root}: no {corpus} clip has a label the models know ({sorted(known)})")
+    plan = plan_of(recipe)
+    x, used, problems = feature_matrix(utts, recipe.frontend, plan.clip_frames, Path(cache) / "features",
+                                       progress=progress, description=f"{corpus} features")
+    utts = [utts[i] for i in used]
+    labels = sorted({u.label for u in utts})
+    windows = keyword_windows(x, plan)
+    y = np.array([labels.index(u.label) for u in utts], np.int64)
+    return CrossData(corpus, str(data_root), labels, x, windows, keyword_embeddings(base.run, windows), y,
+                     [list(p) for p in list(read.problems) + problems])
 
 
 # -- one fold ------------------------------------------------------------------------
@@ -176,38 +205,16 @@ def acoustic_kbytes(cfg) -> float:
 
 
 def train_fold_models(recipe, labels, x, y, kw_emb, fold, utterances=None, teacher=None, progress: bool = False):
-    """One fold's acoustic model (with the recipe's literature options) and fusion head.
+    """One fold's models on one-hot targets of ``y`` [N] (see :func:`edgeser.evaluation.folds.train_fold_models`)."""
+    from edgeser.train_options import one_hot
 
-    ``x`` int8 [N, T, C], ``y`` [N], ``kw_emb`` [N, Ek] cover every clip; the fold's train
-    and val indices select from them. Returns (acoustic model, fusion head, acoustic
-    embeddings of every clip [N, Ea], acoustic history, info incl. "acoustic_seconds").
-    """
-    from edgeser.models.acoustic import embedding_model
-    from edgeser.models.fusion import build_fusion_model
-    from edgeser.models.training import logits_of, seed_everything, train_classifier
-    from edgeser.pipeline import model_configs
-    from edgeser.train_options import one_hot, train_acoustic
-
-    start = time.perf_counter()
-    acoustic_cfg, _, fusion_cfg = model_configs(recipe, labels)
-    classes = len(labels["emotions"])
-    tr, va = np.array(fold.train, np.int64), np.array(fold.val, np.int64)
-    targets = one_hot(y, classes)
-    train_utts = [utterances[i] for i in tr] if utterances is not None else None
-    audio, history, info = train_acoustic(recipe, acoustic_cfg, (x[tr], targets[tr]), (x[va], y[va]), train_utts,
-                                          recipe.seed, description=f"{fold.name} acoustic", progress=progress,
-                                          teacher=teacher)
-    info["acoustic_seconds"] = time.perf_counter() - start
-    emb = logits_of(embedding_model(audio), x.astype(np.float32))
-    seed_everything(recipe.seed)
-    fusion = build_fusion_model(fusion_cfg)
-    train_classifier(fusion, ([emb[tr], kw_emb[tr]], y[tr]), ([emb[va], kw_emb[va]], y[va]), classes,
-                     recipe.training.fusion, recipe.seed, description=f"{fold.name} fusion", progress=progress)
-    return audio, fusion, emb, history, info
+    return folds_lib.train_fold_models(recipe, labels, x, one_hot(y, len(labels["emotions"])), kw_emb, fold,
+                                       utterances, teacher, progress)
 
 
 def run_fold(recipe, labels, x, y, kw_emb, fold, settings_override=None, progress: bool = False,
-             utterances=None, teacher=None) -> dict:
+             utterances=None, teacher=None, backend: str = "keras", windows: np.ndarray | None = None, kw_run=None,
+             cross: CrossData | None = None) -> dict:
     """Train acoustic -> fusion and keyword-only heads on one fold; scores on its test actors.
 
     The acoustic model trains through :func:`edgeser.train_options.train_acoustic`, so the
@@ -215,6 +222,10 @@ def run_fold(recipe, labels, x, y, kw_emb, fold, settings_override=None, progres
     order; ``teacher`` overrides ``training.teacher``); the VAD head and the fusion ensemble
     through :func:`~edgeser.train_options.fusion_extras`. ``options`` in the result holds
     their test metrics and the gender fairness of acoustic-only and fusion.
+
+    ``backend="tflm"`` adds ``scores_int8`` (acoustic-only and fusion, full int8 on
+    TFLite-Micro; needs ``windows`` [N, K, Tk, C] and ``kw_run``, the run of the keyword
+    model). ``cross`` adds ``cross`` (float, and int8 with tflm): scores on a second corpus.
     """
     from edgeser.evaluation.metrics import score
     from edgeser.models.ensemble import softmax
@@ -233,8 +244,8 @@ def run_fold(recipe, labels, x, y, kw_emb, fold, settings_override=None, progres
     tr, va, te = (np.array(p, np.int64) for p in (fold.train, fold.val, fold.test))
     targets = one_hot(y, classes)
     xf = x.astype(np.float32)
-    audio, fusion, emb, history, info = train_fold_models(recipe, labels, x, y, kw_emb, fold, utterances, teacher,
-                                                          progress)
+    models = train_fold_models(recipe, labels, x, y, kw_emb, fold, utterances, teacher, progress)
+    audio, fusion, emb, history, info = models.audio, models.fusion, models.emb, models.history, models.info
     acoustic_seconds = info.pop("acoustic_seconds")
     seed_everything(recipe.seed)
     kw_only = _keyword_only_head(keyword_cfg.embedding_dim, fusion_cfg)
@@ -252,29 +263,57 @@ def run_fold(recipe, labels, x, y, kw_emb, fold, settings_override=None, progres
     genders = [utterances[i].gender or "" for i in te] if utterances is not None else None
     for name in ("acoustic", "fusion"):
         options[name] = test_metrics(y[te], softmax(logits[name]), classes, genders)
-    return {
+    result = {
         "fold": fold.name,
         "test_speakers": list(fold.test_speakers),
         "sizes": {"train": len(tr), "val": len(va), "test": len(te)},
         "acoustic_epochs": len(history.loss),
         "acoustic_best_epoch": history.best_epoch + 1,
         "acoustic_best_val_ua": history.best_val_ua,
+        "acoustic_train_ua_at_best": history.train_ua[history.best_epoch] if history.train_ua else None,
+        "acoustic_curves": {"train_ua": [round(v, 4) for v in history.train_ua],
+                            "val_ua": [round(v, 4) for v in history.val_ua]},
         "acoustic_seconds": round(acoustic_seconds, 1),
         "training_examples": info,
-        "seconds": round(time.perf_counter() - start, 1),
         "scores": scores,
         "options": options,
     }
+    predictors = {"float": folds_lib.FoldPredictor(models, kw_run, x[tr], None, kw_emb[tr], "keras")}
+    if backend == "tflm":
+        if windows is None or kw_run is None:
+            raise ValueError("backend tflm needs the keyword windows and the keyword model's run")
+        predictors["int8"] = folds_lib.FoldPredictor(models, kw_run, x[tr], windows[tr], kw_emb[tr], "tflm", recipe.seed)
+        int8 = predictors["int8"](x[te], windows[te], kw_emb[te])
+        result["scores_int8"] = {name: score(y[te], v.argmax(-1), classes).to_dict() for name, v in int8.items()}
+    if cross is not None:
+        result["cross"] = {}
+        for kind, predict in predictors.items():
+            out = predict(cross.x, cross.windows, cross.kw_emb)
+            result["cross"][kind] = {
+                name: score(cross.y, folds_lib.restrict_to(v, labels["emotions"], cross.labels).argmax(-1),
+                            len(cross.labels)).to_dict()
+                for name, v in out.items()
+            }
+    result["seconds"] = round(time.perf_counter() - start, 1)
+    return result
+
+
+def _mean_std(values) -> dict[str, float]:
+    v = np.array(values, np.float64)
+    return {"mean": float(np.nanmean(v)), "std": float(np.nanstd(v))}
 
 
 def summarise(folds: Sequence[dict]) -> dict:
-    """Mean and (population) std over folds of each model's WA, UA and macro-F1."""
-    out = {}
-    for model in MODELS:
-        out[model] = {}
-        for metric in METRICS:
-            values = np.array([f["scores"][model][metric] for f in folds], np.float64)
-            out[model][metric] = {"mean": float(np.nanmean(values)), "std": float(np.nanstd(values))}
+    """Mean and (population) std over folds of each model's WA, UA and macro-F1 (float, int8, cross-corpus)."""
+    out: dict = {model: {metric: _mean_std([f["scores"][model][metric] for f in folds]) for metric in METRICS}
+                 for model in MODELS}
+    if all("scores_int8" in f for f in folds):
+        out["int8"] = {model: {metric: _mean_std([f["scores_int8"][model][metric] for f in folds]) for metric in METRICS}
+                       for model in INT8_MODELS}
+    if all("cross" in f for f in folds):
+        out["cross"] = {kind: {model: {metric: _mean_std([f["cross"][kind][model][metric] for f in folds])
+                                       for metric in METRICS} for model in INT8_MODELS}
+                        for kind in folds[0]["cross"]}
     out["seconds_per_fold"] = {
         "mean": float(np.mean([f["seconds"] for f in folds])),
         "max": float(np.max([f["seconds"] for f in folds])),
@@ -282,57 +321,129 @@ def summarise(folds: Sequence[dict]) -> dict:
     return out
 
 
+def _columns(result: dict) -> list[tuple[str, str, str]]:
+    """(title, scores key, model) of each model column group: float, then int8 when present."""
+    cols = [(m, "scores", m) for m in MODELS]
+    if "int8" in result["summary"]:
+        cols += [(f"{m} int8", "scores_int8", m) for m in INT8_MODELS]
+    return cols
+
+
 def print_table(result: dict, console=None) -> None:
+    """One row per fold and the mean ± std: macro-F1 of each model, float then int8 (UA in the
+    JSON and the markdown table); the eGeMAPS + LR reference on the same folds; cross-corpus
+    UA; the goals."""
     from rich.console import Console
     from rich.table import Table
 
     console = console or Console()
-    table = Table(title=f"{result['corpus']}: leave-speakers-out, {len(result['folds'])} folds, float Keras models "
-                  f"({result['classes']} classes)")
+    summary = result["summary"]
+    backend = "float Keras and int8 TFLite-Micro" if "int8" in summary else "float Keras"
+    table = Table(title=f"{result['corpus']}: leave-speakers-out, {len(result['folds'])} folds, {backend} models "
+                  f"({result['classes']} classes): macro-F1")
     table.add_column("fold")
-    table.add_column("test actors")
-    for model in MODELS:
-        for metric in METRICS:
-            table.add_column(f"{model}\n{metric.replace('macro_f1', 'F1').upper()}", justify="right")
-    table.add_column("wall s", justify="right")
+    table.add_column("test")
+    cols = _columns(result)
+    for title, _, _ in cols:
+        table.add_column(title, justify="right", no_wrap=True)
+    table.add_column("s", justify="right")
     for fold in result["folds"]:
-        cells = [f"{fold['scores'][m][k]:.3f}" for m in MODELS for k in METRICS]
+        cells = [f"{fold[key][m]['macro_f1']:.3f}" for _, key, m in cols]
         actors = ",".join(s.replace("Actor_", "") for s in fold["test_speakers"])
         table.add_row(fold["fold"], actors, *cells, f"{fold['seconds']:.0f}")
-    summary = result["summary"]
-    table.add_row("mean ± std", "", *[f"{summary[m][k]['mean']:.3f}±{summary[m][k]['std']:.3f}" for m in MODELS for k in METRICS],
+    pm = lambda d: f"{d['mean']:.3f}±{d['std']:.3f}".replace("±0.", "±.")  # noqa: E731
+    stats = {"scores": summary, "scores_int8": summary.get("int8", {})}
+    table.add_row("mean±std", "", *[pm(stats[key][m]["macro_f1"]) for _, key, m in cols],
                   f"{summary['seconds_per_fold']['mean']:.0f}", style="bold")
+    egemaps = result.get("egemaps")
+    if egemaps:
+        e = egemaps["summary"]
+        table.add_row(egemaps["name"].replace("eGeMAPSv02", "eGeMAPS"), "", pm(e["macro_f1"]),
+                      *[""] * (len(cols) - 1), "", style="dim")
     console.print(table)
     console.print(f"[dim]note: {result['note']}[/dim]")
-    console.print(f"acoustic model: {result['acoustic_int8_kb']:.1f} KB int8 weights; "
-                  f"macro-F1 goal {result['goal_macro_f1']:.2f}: "
-                  f"{'met' if summary['acoustic']['macro_f1']['mean'] >= result['goal_macro_f1'] else 'not met'}")
+    if "cross" in summary:
+        c = result["cross_corpus"]
+        lines = [f"{kind} {m} UA {pm(summary['cross'][kind][m]['ua'])} (F1 {pm(summary['cross'][kind][m]['macro_f1'])})"
+                 for kind in summary["cross"] for m in INT8_MODELS]
+        console.print(f"cross-corpus, trained on RAVDESS, scored on all of {c['corpus']} ({', '.join(c['labels'])}; "
+                      f"{c['clips']} clips; chance UA {1 / len(c['labels']):.2f}): " + "; ".join(lines))
+        console.print(f"[dim]rule: {CROSS_RULE}[/dim]")
+    best = max(summary[m]["macro_f1"]["mean"] for m in ("acoustic", "fusion"))
+    if "int8" in summary:
+        best = max(summary["int8"][m]["macro_f1"]["mean"] for m in INT8_MODELS)
+    line = (f"acoustic model: {result['acoustic_int8_kb']:.1f} KB int8 weights; best acoustic-or-fusion macro-F1 "
+            f"{best:.3f} ({'int8' if 'int8' in summary else 'float'}); goal {result['goal_macro_f1']:.2f}: "
+            f"{'met' if best >= result['goal_macro_f1'] else 'not met'}")
+    if egemaps:
+        margin = best - egemaps["summary"]["macro_f1"]["mean"]
+        line += f"; {margin:+.3f} vs {egemaps['name']} (goal +{GOAL_MARGIN:.2f}: {'met' if margin >= GOAL_MARGIN else 'not met'})"
+    console.print(line)
+
+
+def markdown_table(result: dict) -> str:
+    """The per-fold table as markdown (docs, closing notes): macro-F1 / UA per model."""
+    cols = _columns(result)
+    summary = result["summary"]
+    stats = {"scores": summary, "scores_int8": summary.get("int8", {})}
+    pm = lambda d: f"{d['mean']:.3f} ± {d['std']:.3f}"  # noqa: E731
+    lines = ["| fold | test actors | " + " | ".join(t for t, _, _ in cols) + " | s |",
+             "|---|---|" + "---:|" * (len(cols) + 1)]
+    for fold in result["folds"]:
+        actors = ",".join(s.replace("Actor_", "") for s in fold["test_speakers"])
+        cells = [f"{fold[key][m]['macro_f1']:.3f} / {fold[key][m]['ua']:.3f}" for _, key, m in cols]
+        lines.append(f"| {fold['fold']} | {actors} | " + " | ".join(cells) + f" | {fold['seconds']:.0f} |")
+    lines.append("| **mean ± std** | | " + " | ".join(f"{pm(stats[key][m]['macro_f1'])} / {pm(stats[key][m]['ua'])}"
+                                                    for _, key, m in cols)
+                 + f" | {summary['seconds_per_fold']['mean']:.0f} |")
+    if result.get("egemaps"):
+        e = result["egemaps"]["summary"]
+        lines.append(f"| {result['egemaps']['name']} | same folds | {pm(e['macro_f1'])} / {pm(e['ua'])} |"
+                     + " |" * len(cols))
+    return "\n".join(lines) + "\n"
 
 
 def run_benchmark(recipe, data_root: Path, folds: int = 4, cache: Path = DEFAULT_CACHE, actors: int | None = None,
-                  epochs: int | None = None, progress: bool = True, only_folds: int | None = None) -> dict:
-    """The whole benchmark; ``actors``/``epochs``/``only_folds`` shrink it (smoke tests, quick looks)."""
+                  epochs: int | None = None, progress: bool = True, only_folds: int | None = None,
+                  backend: str = "keras", cross_corpus: str | None = None, cross_data: Path | None = None,
+                  egemaps: bool = False) -> dict:
+    """The whole benchmark; ``actors``/``epochs``/``only_folds`` shrink it (smoke tests, quick looks).
+
+    ``backend="tflm"`` adds the int8 TFLite-Micro scores, ``cross_data`` the scores on a second
+    corpus (reader ``cross_corpus``), ``egemaps`` the eGeMAPS + LR reference on the same folds.
+    """
     if recipe.data.corpus != "ravdess":
         raise ValueError(f"the accuracy benchmark runs on RAVDESS; the recipe names corpus {recipe.data.corpus!r}")
     start = time.perf_counter()
     base = load_base(recipe, Path(data_root), cache, actors)
     labels, utts, x, y, kw_emb = base.labels, base.utterances, base.x, base.y, base.kw_emb
+    cross = None
+    if cross_data is not None:
+        cross = load_cross(recipe, base, cross_corpus or "emodb", Path(cross_data), cache, progress)
     prep_seconds = time.perf_counter() - start
 
     override = None
     if epochs is not None:
         override = dataclasses.replace(recipe.training.acoustic, epochs=epochs, patience=min(epochs, recipe.training.acoustic.patience))
     fold_list = make_folds(utts, folds, recipe.seed)[: only_folds or None]
+    reference = None
+    if egemaps:
+        from edgeser.evaluation.egemaps import accuracy_row
+
+        reference = accuracy_row(utts, fold_list, len(labels["emotions"]), labels["emotions"], progress=progress)
     results = []
     for fold in fold_list:
-        results.append(run_fold(recipe, labels, x, y, kw_emb, fold, override, progress=progress, utterances=utts))
+        results.append(run_fold(recipe, labels, x, y, kw_emb, fold, override, progress=progress, utterances=utts,
+                                backend=backend, windows=base.windows, kw_run=base.run, cross=cross))
         if progress:
-            s = results[-1]["scores"]["acoustic"]
-            print(f"{fold.name}: acoustic WA {s['wa']:.3f} UA {s['ua']:.3f} F1 {s['macro_f1']:.3f} "
-                  f"({results[-1]['seconds']:.0f} s, {results[-1]['acoustic_epochs']} epochs)", file=sys.stderr)
+            r = results[-1]
+            s = r.get("scores_int8", r["scores"])
+            print(f"{fold.name}: macro-F1 acoustic {s['acoustic']['macro_f1']:.3f} fusion {s['fusion']['macro_f1']:.3f} "
+                  f"({'int8' if 'scores_int8' in r else 'float'}; {r['seconds']:.0f} s, {r['acoustic_epochs']} epochs)",
+                  file=sys.stderr)
     acoustic_cfg = dataclasses.replace(recipe.acoustic, num_frames=x.shape[1], num_channels=x.shape[2],
                                        num_classes=len(labels["emotions"]))
-    return {
+    result = {
         "corpus": "ravdess",
         "data": str(data_root),
         "recipe": recipe.to_dict(),
@@ -341,14 +452,51 @@ def run_benchmark(recipe, data_root: Path, folds: int = 4, cache: Path = DEFAULT
         "labels": labels["emotions"],
         "clips": int(len(y)),
         "actors": sorted({u.speaker for u in utts}),
-        "backend": "keras float",
+        "backend": "keras float + tflm int8" if backend == "tflm" else "keras float",
         "note": NOTE,
-        "goal_macro_f1": 0.60,
+        "goal_macro_f1": GOAL_MACRO_F1,
         "acoustic_int8_kb": acoustic_kbytes(acoustic_cfg),
         "prepare_seconds": round(prep_seconds, 1),
         "folds": results,
         "summary": summarise(results),
     }
+    if reference is not None:
+        result["egemaps"] = reference
+    if cross is not None:
+        result["cross_corpus"] = {"corpus": cross.corpus, "data": cross.data, "labels": cross.labels,
+                                  "clips": int(len(cross.y)), "rule": CROSS_RULE, "skipped": cross.skipped}
+    return result
+
+
+def plot_curves(result: dict, path: Path) -> Path:
+    """Learning curves of every fold's acoustic model: training vs validation UA per epoch (PNG)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from edgeser.atomic import atomic_path
+
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    for k, fold in enumerate(result["folds"]):
+        curves = fold.get("acoustic_curves")
+        if not curves:
+            continue
+        color = f"C{k}"
+        epochs = np.arange(1, len(curves["train_ua"]) + 1)
+        ax.plot(epochs, curves["train_ua"], color=color, lw=1.2, label=f"{fold['fold']} train")
+        ax.plot(epochs, curves["val_ua"], color=color, lw=1.2, ls="--", label=f"{fold['fold']} validation")
+        ax.axvline(fold["acoustic_best_epoch"], color=color, lw=0.6, alpha=0.5)
+    ax.axhline(1 / result["classes"], color="grey", lw=0.8, ls=":", label="chance")
+    ax.set(xlabel="epoch", ylabel="UA (float, clean features)", ylim=(0, 1),
+           title="acoustic model: training vs validation actors (vertical: restored epoch)")
+    ax.legend(fontsize=7, ncol=2)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)
+    return Path(path)
 
 
 def checked_inputs(recipe_path: Path, data: Path, console):
@@ -370,7 +518,7 @@ def checked_inputs(recipe_path: Path, data: Path, console):
 def main(argv: Sequence[str] | None = None) -> int:
     from rich.console import Console
 
-    from edgeser.atomic import write_json
+    from edgeser.atomic import write_json, write_text
 
     parser = argparse.ArgumentParser(prog="python -m edgeser.benchmarks.accuracy", description=__doc__.split("\n\n")[0])
     parser.add_argument("--recipe", type=Path, default=DEFAULT_RECIPE, help="recipe YAML (default configs/ravdess.yaml)")
@@ -381,22 +529,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=None, help="override the acoustic and fusion epochs (quick looks)")
     parser.add_argument("--actors", type=int, default=None, help="use only the first N actors (quick looks)")
     parser.add_argument("--only-folds", type=int, default=None, help="run only the first N folds (quick looks)")
+    parser.add_argument("--backend", choices=("tflm", "keras"), default="tflm",
+                        help="tflm (default): float and int8 TFLite-Micro scores; keras: float only")
+    parser.add_argument("--cross-data", type=Path, default=None,
+                        help="a second corpus scored by every fold's models (e.g. ../shared/data/emodb)")
+    parser.add_argument("--cross-corpus", default="emodb", help="reader of --cross-data (default emodb)")
+    parser.add_argument("--no-egemaps", action="store_true", help="skip the eGeMAPS + LR reference row")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
     console = Console(stderr=True)
     recipe = checked_inputs(args.recipe, args.data, console)
     if recipe is None:
         return 1
+    if args.cross_data is not None and not args.cross_data.is_dir():
+        console.print(f"[red]{args.cross_data}: no such folder (--cross-data)[/red]")
+        return 1
     try:
         result = run_benchmark(recipe, args.data, args.folds, args.cache, args.actors, args.epochs, not args.quiet,
-                               args.only_folds)
+                               args.only_folds, args.backend, args.cross_corpus, args.cross_data, not args.no_egemaps)
     except (ValueError, RuntimeError) as exc:
         console.print(f"[red]{exc}[/red]")
         return 1
     print_table(result)
     if args.json:
         write_json(args.json, result)
-        console.print(f"results: {args.json}")
+        write_text(args.json.with_suffix(".md"), markdown_table(result))
+        curves = plot_curves(result, args.json.with_suffix(".curves.png"))
+        console.print(f"results: {args.json} (table: {args.json.with_suffix('.md')}); learning curves: {curves}")
     return 0
 
 

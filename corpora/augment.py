@@ -309,3 +309,39 @@ def spec_augment(features: np.ndarray, rng: np.random.Generator, time_share: flo
     fill = np.asarray(features).min() if value is None else value
     out = time_mask(features, time_share, rng, time_masks, fill)
     return freq_mask(out, freq_share, rng, freq_masks, fill)
+
+
+def _interpolate(features: np.ndarray, positions: np.ndarray, axis: int, fill: float) -> np.ndarray:
+    """Linear interpolation of ``features`` [T, C] at fractional ``positions`` along ``axis``;
+    positions outside [0, n - 1] read ``fill``."""
+    x = np.moveaxis(np.asarray(features, np.float32), axis, 0)
+    n = x.shape[0]
+    lo = np.clip(np.floor(positions).astype(np.int64), 0, n - 1)
+    hi = np.clip(lo + 1, 0, n - 1)
+    frac = (positions - np.floor(positions)).astype(np.float32).reshape(-1, *([1] * (x.ndim - 1)))
+    out = x[lo] * (1 - frac) + x[hi] * frac
+    outside = (positions < 0) | (positions > n - 1)
+    out[outside] = fill
+    return np.moveaxis(out, 0, axis)
+
+
+def warp_features(features: np.ndarray, rng: np.random.Generator, freq_warp: float = 0.0, time_warp: float = 0.0,
+                  fill: float | None = None) -> np.ndarray:
+    """Vocal-tract-length and speaking-rate perturbation in the feature domain, [T, C] -> [T, C].
+
+    ``freq_warp`` w: the channel axis is stretched by a factor a ~ U(1 - w, 1 + w) about channel 0
+    (output channel c reads input channel c / a; a > 1 moves energy up, as a shorter vocal tract
+    does: VTLP, Jaitly & Hinton 2013, on the mel axis). ``time_warp`` w: the time axis is stretched
+    about its centre by b ~ U(1 - w, 1 + w) (b > 1 is slower speech); frames read from outside
+    the clip get ``fill`` (default the minimum, the silence code). Linear interpolation; 0 = off.
+    """
+    out = np.asarray(features, np.float32)
+    fill = float(out.min()) if fill is None else float(fill)
+    if freq_warp > 0:
+        a = rng.uniform(1 - freq_warp, 1 + freq_warp)
+        out = _interpolate(out, np.arange(out.shape[1]) / a, 1, fill)
+    if time_warp > 0:
+        b = rng.uniform(1 - time_warp, 1 + time_warp)
+        centre = (out.shape[0] - 1) / 2
+        out = _interpolate(out, centre + (np.arange(out.shape[0]) - centre) / b, 0, fill)
+    return out

@@ -338,15 +338,14 @@ def stage_train_keyword(run: RunDir) -> dict:
 def stage_train_acoustic(run: RunDir) -> dict:
     """Train the acoustic model, with the recipe's literature options (edgeser/train_options.py)."""
     from edgeser.models.teacher import TeacherError
-    from edgeser.train_options import train_acoustic
+    from edgeser.train_options import needs_audio, train_acoustic
 
     data, labels = _features(run), _labels(run)
     recipe, classes = run.recipe, len(labels["emotions"])
     cfg = model_configs(recipe, labels)[0]
     tr, va = _split(data, "train"), _split(data, "val")
     targets = _targets(run, data, classes)
-    needs_audio = recipe.training.eam.enabled or recipe.training.debias.enabled
-    utts = [emotion_utterances(run, data)[i] for i in tr] if needs_audio else None
+    utts = [emotion_utterances(run, data)[i] for i in tr] if needs_audio(recipe) else None
     try:
         model, history, info = train_acoustic(recipe, cfg, (data["x"][tr], targets[tr]), (data["x"][va], data["y"][va]),
                                               utts, recipe.seed)
@@ -374,7 +373,7 @@ def stage_train_fusion(run: RunDir) -> dict:
     the VAD head and the fusion ensemble when the recipe asks for them."""
     from edgeser.evaluation.metrics import score
     from edgeser.models.ensemble import softmax
-    from edgeser.train_options import fusion_extras, test_metrics
+    from edgeser.train_options import fusion_extras, test_metrics, train_fusion
 
     data, labels = _features(run), _labels(run)
     acoustic, keyword = float_embeddings(run, data)
@@ -383,9 +382,9 @@ def stage_train_fusion(run: RunDir) -> dict:
     y, classes = data["y"], len(labels["emotions"])
     targets = _targets(run, data, classes)
     tr, va, te = (_split(data, p) for p in ("train", "val", "test"))
-    _seed(run)
-    fusion = run_model(run, "fusion", trained=False)
-    history = _train(run, fusion, "fusion", "train_fusion", ([acoustic[tr], keyword[tr]], targets[tr]), ([acoustic[va], keyword[va]], y[va]), classes, run.recipe.training.fusion)
+    fusion, history = train_fusion(run.recipe, model_configs(run.recipe, labels)[2], (acoustic[tr], keyword[tr], targets[tr]),
+                                   (acoustic[va], keyword[va], y[va]), run.recipe.seed)
+    history = _keep(run, fusion, history, "fusion", "train_fusion")
     _seed(run)
     kw_only = run_model(run, "keyword_only", trained=False)
     _train(run, kw_only, "keyword_only", "train_fusion", (keyword[tr], y[tr]), (keyword[va], y[va]), classes, run.recipe.training.fusion)

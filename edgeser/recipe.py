@@ -101,9 +101,13 @@ class TrainingSettings:
     debias: DebiasSettings = field(default_factory=DebiasSettings)  # CO-VADA voice augmentation of bias-aligned clips
     vad: VadSettings = field(default_factory=VadSettings)  # EmoSphere-SER valence/arousal/dominance head
     ensemble_heads: int = 1  # MATER: fusion heads combined by predictive entropy (1 = a single head)
+    # Extra acoustic training examples per clip: windows of data.clip_seconds at random
+    # positions of the whole utterance (the features stage keeps the centre one). 0 = off.
+    random_crops: int = 0
 
     def __post_init__(self) -> None:
         check(self.ensemble_heads >= 1, "ensemble_heads", f"must be at least 1, got {self.ensemble_heads}")
+        check(0 <= self.random_crops <= 16, "random_crops", f"must be in [0, 16], got {self.random_crops}")
         if self.teacher:
             check(self.acoustic.loss.distill > 0, "teacher",
                   "a teacher is set but training.acoustic.loss.distill is 0: give the distillation a weight")

@@ -12,6 +12,7 @@ recipe trains the same way in both. Every option is off by default (``recipe.tra
 ``*.loss``                 KL / focal / cosine / center / supervised-contrastive terms
 ``vad``                    a valence/arousal/dominance head on the acoustic embedding (EmoSphere-SER)
 ``ensemble_heads``         several fusion heads combined by predictive entropy (MATER)
+``random_crops``           extra clip-length windows at random positions of each utterance
 =========================  ====================================================================
 
 Shapes: N clips, T frames, C channels, K classes, E embedding size.
@@ -57,12 +58,43 @@ def clip_features(audios: Sequence[np.ndarray], recipe: Recipe, frames: int) -> 
     return np.stack(rows) if rows else np.zeros((0, frames, recipe.frontend.num_channels), np.int8)
 
 
+def random_crops(audios: Sequence[np.ndarray], recipe: Recipe, frames: int, count: int,
+                 rng: np.random.Generator) -> np.ndarray:
+    """``count`` windows of ``frames`` at random positions of each clip's whole features:
+    int8 [len(audios) * count, frames, C], clip by clip (a clip shorter than the window is
+    placed at a random offset in silence)."""
+    from edgeser.datasets import silence_code
+    from edgeser.frontend.features import compute_features
+
+    pad = silence_code(recipe.frontend)
+    rows = []
+    for audio in audios:
+        f = compute_features(np.asarray(audio, np.int16), recipe.frontend)
+        for _ in range(count):
+            if len(f) >= frames:
+                start = int(rng.integers(0, len(f) - frames + 1))
+                rows.append(f[start : start + frames])
+            else:
+                row = np.full((frames, f.shape[1]), pad, np.int8)
+                start = int(rng.integers(0, frames - len(f) + 1))
+                row[start : start + len(f)] = f
+                rows.append(row)
+    return np.stack(rows) if rows else np.zeros((0, frames, recipe.frontend.num_channels), np.int8)
+
+
+def needs_audio(recipe: Recipe) -> bool:
+    """Whether the training options re-read the training clips' audio (EAM, CO-VADA, random crops)."""
+    t = recipe.training
+    return t.eam.enabled or t.debias.enabled or t.random_crops > 0
+
+
 def extra_examples(recipe: Recipe, acoustic_cfg, x: np.ndarray, targets: np.ndarray, utterances: Sequence,
                    seed: int) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
-    """EAM and CO-VADA clips made from the training clips, as (x [M, T, C] int8, targets [M, K], info).
+    """Random crops, EAM and CO-VADA clips made from the training clips, as (x [M, T, C] int8,
+    targets [M, K], info).
 
     ``x`` [N, T, C] int8 and ``targets`` [N, K] are the training split; ``utterances`` its N
-    clips (their audio is re-read). M = 0 when both options are off.
+    clips (their audio is re-read). M = 0 when the options are off.
     """
     from edgeser.datasets import utterance_audio
 
@@ -70,13 +102,18 @@ def extra_examples(recipe: Recipe, acoustic_cfg, x: np.ndarray, targets: np.ndar
     frames, k = x.shape[1], targets.shape[1]
     info: dict[str, Any] = {}
     xs, ts = [np.zeros((0, *x.shape[1:]), np.int8)], [np.zeros((0, k), np.float32)]
-    if not (t.eam.enabled or t.debias.enabled):
+    if not needs_audio(recipe):
         return xs[0], ts[0], info
     if len(utterances) != len(x):
         raise ValueError(f"{len(utterances)} utterances for {len(x)} training clips")
     sr = recipe.frontend.sample_rate
     audios = [utterance_audio(u, sr) for u in utterances]
     rng = np.random.default_rng(seed)
+    if t.random_crops:
+        # its own generator, so switching crops on leaves the EAM and CO-VADA draws unchanged
+        xs.append(random_crops(audios, recipe, frames, t.random_crops, np.random.default_rng([seed, 1])))
+        ts.append(np.repeat(np.asarray(targets, np.float32), t.random_crops, axis=0))
+        info["random_crops"] = len(xs[-1])
     if t.eam.enabled:
         from edgeser.corpora.mixup import mix_batch
 
@@ -131,6 +168,26 @@ def train_acoustic(recipe: Recipe, acoustic_cfg, train: tuple[np.ndarray, np.nda
                                teacher_logits=logits)
     info["training_examples"] = len(x_all)
     return model, history, info
+
+
+def train_fusion(recipe: Recipe, fusion_cfg, train: tuple[np.ndarray, np.ndarray, np.ndarray],
+                 val: tuple[np.ndarray, np.ndarray, np.ndarray], seed: int, description: str = "fusion",
+                 progress: bool = True):
+    """Build and train the fusion head on frozen embeddings; returns (model, history).
+
+    ``train`` = (acoustic embeddings [N, Ea], keyword embeddings [N, Ek], targets [N, K]);
+    ``val`` = (acoustic [Nv, Ea], keyword [Nv, Ek], labels [Nv]). The pipeline's train_fusion
+    stage and every benchmark fold train the head through this one function.
+    """
+    from edgeser.models.fusion import build_fusion_model
+    from edgeser.models.training import seed_everything, train_classifier
+
+    seed_everything(seed)
+    model = build_fusion_model(fusion_cfg)
+    history = train_classifier(model, ([train[0], train[1]], train[2]), ([val[0], val[1]], val[2]),
+                               fusion_cfg.num_classes, recipe.training.fusion, seed, description=description,
+                               progress=progress)
+    return model, history
 
 
 def larger_teacher_config(acoustic_cfg):

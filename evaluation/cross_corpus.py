@@ -15,7 +15,7 @@ measures that gap for edgeser's models.
   features and train_keyword stages once under the cache folder, reused later), or
   the keyword model of an existing run (``keyword_run``; its frontend, keyword and window
   settings must equal the recipe's).
-* Folds: ``benchmarks.accuracy.make_folds`` on A (leave-speakers-out, genders dealt
+* Folds: ``evaluation.folds.make_folds`` on A (leave-speakers-out, genders dealt
   evenly, a validation pair carved out of each fold's training actors for early stopping).
   Per fold the acoustic model is trained from scratch and the fusion head on the frozen
   embeddings, as in the accuracy benchmark (its keyword-only head is not trained here).
@@ -156,65 +156,18 @@ def load_side(utterances: Sequence, labels: Sequence[str], recipe, kw_run, cache
 
 
 # -- one fold -------------------------------------------------------------------------------
-@dataclass
-class FoldModels:
-    """A fold's trained float models (tf-keras) and its training history."""
-
-    audio: Any  # acoustic classifier [N, T, C] -> logits
-    embedding: Any  # acoustic embedding model [N, T, C] -> [N, Ea]
-    fusion: Any  # fusion head [emb, kw_emb] -> logits
-    epochs: int
-    best_epoch: int
-    best_val_ua: float
-
-
-def train_fold(recipe, labels: dict, side: CorpusSide, fold, epochs: int | None = None, progress: bool = False) -> FoldModels:
-    """Acoustic model from scratch, then the fusion head on frozen embeddings (``benchmarks.accuracy.train_fold_models``)."""
-    from edgeser.benchmarks.accuracy import train_fold_models
-    from edgeser.models.acoustic import embedding_model
+def train_fold(recipe, labels: dict, side: CorpusSide, fold, epochs: int | None = None, progress: bool = False):
+    """Acoustic model from scratch, then the fusion head on frozen embeddings (``evaluation.folds.train_fold_models``)."""
+    from edgeser.evaluation.folds import train_fold_models
+    from edgeser.train_options import one_hot
 
     t = recipe.training
     if epochs is not None:
         recipe = dataclasses.replace(recipe, training=dataclasses.replace(
             t, acoustic=dataclasses.replace(t.acoustic, epochs=epochs, patience=min(epochs, t.acoustic.patience)),
             fusion=dataclasses.replace(t.fusion, epochs=epochs, patience=min(epochs, t.fusion.patience))))
-    audio, fusion, _, history, _ = train_fold_models(recipe, labels, side.x, side.y, side.kw_emb, fold,
-                                                     progress=progress)
-    return FoldModels(audio, embedding_model(audio), fusion, len(history.loss), history.best_epoch + 1,
-                      float(history.best_val_ua))
-
-
-class FoldPredictor:
-    """Logits of a fold's acoustic-only and fusion models on any clips, float (keras) or int8 (tflm)."""
-
-    def __init__(self, models: FoldModels, kw_run, side: CorpusSide, train: np.ndarray, backend: str, seed: int = 0):
-        self.models, self.backend = models, backend
-        if backend != "tflm":
-            return
-        from edgeser.evaluation.int8 import BoardChain, Int8Model
-        from edgeser.models.kws import build_kws_embedding_model
-        from edgeser.models.training import logits_of
-        from edgeser.pipeline import _representative, run_model
-        from edgeser.quantize.convert import quantize_keras_model
-
-        pin = (-128.0, 127.0)  # feature inputs: scale 1, zero point 0, as the board feeds them
-        x = side.x[train]
-        windows = side.windows[train].reshape(-1, *side.windows.shape[2:])
-        emb = logits_of(models.embedding, x.astype(np.float32))
-        convert = lambda model, arrays, p: Int8Model(quantize_keras_model(model, _representative(arrays, seed), pin_input_range=p))  # noqa: E731
-        keyword = convert(build_kws_embedding_model(run_model(kw_run, "keyword")), [windows], pin)
-        self.chain = BoardChain(keyword, convert(models.embedding, [x], pin), convert(models.fusion, [emb, side.kw_emb[train]], None))
-        self.audio_only = convert(models.audio, [x], pin)
-
-    def __call__(self, x: np.ndarray, windows: np.ndarray, kw_emb: np.ndarray) -> dict[str, np.ndarray]:
-        """int8 x [N, T, C], windows [N, K, Tk, C], float kw_emb [N, Ek] (keras only) -> logits [N, classes] per model."""
-        if self.backend == "tflm":
-            return {"acoustic": self.audio_only.from_features(x), "fusion": self.chain.logits(x, windows)}
-        from edgeser.models.training import logits_of
-
-        xf = x.astype(np.float32)
-        return {"acoustic": logits_of(self.models.audio, xf),
-                "fusion": logits_of(self.models.fusion, [logits_of(self.models.embedding, xf), kw_emb])}
+    return train_fold_models(recipe, labels, side.x, one_hot(side.y, len(labels["emotions"])), side.kw_emb, fold,
+                             side.utterances, progress=progress)
 
 
 # -- the protocol ---------------------------------------------------------------------------
@@ -248,8 +201,9 @@ def cross_corpus_evaluation(recipe, train_root: str | Path, test_root: str | Pat
     from tqdm.auto import tqdm
 
     from edgeser.atomic import write_json, write_text
-    from edgeser.benchmarks.accuracy import DEFAULT_CACHE, make_folds
+    from edgeser.benchmarks.accuracy import DEFAULT_CACHE
     from edgeser.corpora.labels import LabelMapping
+    from edgeser.evaluation.folds import FoldPredictor, make_folds
     from edgeser.corpora.splits import cross_corpus
     from edgeser.evaluation.metrics import score
     from edgeser.pipeline import _labels
@@ -279,17 +233,18 @@ def cross_corpus_evaluation(recipe, train_root: str | Path, test_root: str | Pat
     for fold in tqdm(folds, desc="cross-corpus folds", unit="fold", disable=not progress):
         fold_start = time.perf_counter()
         models = train_fold(recipe, labels, side_a, fold, settings.epochs, progress)
-        predict = FoldPredictor(models, kw_run, side_a, np.array(fold.train, np.int64), settings.backend, recipe.seed)
-        te = np.array(fold.test, np.int64)
+        tr, te = np.array(fold.train, np.int64), np.array(fold.test, np.int64)
+        predict = FoldPredictor(models, kw_run, side_a.x[tr], side_a.windows[tr], side_a.kw_emb[tr], settings.backend,
+                                recipe.seed)
         own = predict(side_a.x[te], side_a.windows[te], side_a.kw_emb[te])
         other = predict(side_b.x, side_b.windows, side_b.kw_emb)
         results.append({
             "fold": fold.name,
             "test_speakers": list(fold.test_speakers),
             "sizes": {"train": len(fold.train), "val": len(fold.val), "test": len(te), "cross": int(len(side_b.y))},
-            "acoustic_epochs": models.epochs,
-            "acoustic_best_epoch": models.best_epoch,
-            "acoustic_best_val_ua": models.best_val_ua,
+            "acoustic_epochs": len(models.history.loss),
+            "acoustic_best_epoch": models.history.best_epoch + 1,
+            "acoustic_best_val_ua": float(models.history.best_val_ua),
             "self": {m: score(side_a.y[te], own[m].argmax(-1), classes).to_dict() for m in MODELS},
             "cross": {m: score(side_b.y, other[m].argmax(-1), classes).to_dict() for m in MODELS},
             "seconds": round(time.perf_counter() - fold_start, 1),

@@ -1,14 +1,25 @@
 """Acoustic transformer for speech-emotion recognition on int8 MicroFrontend features.
 
     features [T, C] (int8 codes as float32) -> * 1/128 -> [T, 1, C]
-    -> subsampling convs (stride 2/3, kernel 3, ReLU)     [T', 1, d]   T' = ceil(T / subsample)
-    -> num_layers x (sigmoid attention + conv FF)          [T', 1, d]
-    -> pooling ("mean" | "flam")                           [d]
-    -> FC + ReLU  ("embedding")                            [embedding_dim]
-    -> dropout -> FC ("logits")                            [num_classes]
+    -> input_norm "utterance": minus the clip's mean per channel   [T, 1, C]   (MEAN + SUB)
+    -> stem "conv1d": subsampling convs (stride 2/3, kernel 3)   [T', 1, d]   T' = ceil(T / subsample)
+       stem "conv2d": [T, C, 1] -> 2 x (3x3 conv, stride 2, ReLU) [T/4, C/4, 2s]
+                      -> RESHAPE [T/4, 1, C/4 * 2s] -> conv (stride subsample / 4)  [T', 1, d]
+    -> num_layers x (sigmoid attention + conv FF)                 [T', 1, d]
+    -> pooling ("mean" | "flam" | "meanmax")                      [d] ([2d] for meanmax)
+    -> FC + ReLU  ("embedding")                                   [embedding_dim]
+    -> dropout -> FC ("logits")                                   [num_classes]
 
 Defaults: 150 frames (3 s at 20 ms) x 40 channels, subsample 6 -> T' = 25, d = 64: the
 largest activation (the [25, 25, 64] attention product) is 40,000 bytes in int8.
+
+The 2-D stem (s = ``stem_channels``) treats the features as a time x mel image, as the
+CNN front ends of most SER models do: local spectro-temporal patterns (formant moves,
+harmonics, onsets) are learnt once and shared across mel bands, which a 1-D stem (one
+kernel per band) cannot. ``input_norm: utterance`` removes the clip's mean log energy per
+band (cepstral mean normalisation): level and channel colouring of the microphone and the
+speaker, not emotion. Every op maps on the Edge TPU (CONV_2D, MEAN, SUB, MAX_POOL_2D,
+RESHAPE, CONCATENATION).
 """
 
 from __future__ import annotations
@@ -17,7 +28,7 @@ from dataclasses import dataclass
 
 import tensorflow as tf
 
-from edgeser.models.layers import conv_bn, pool_frames, transformer_block
+from edgeser.models.layers import ReduceMean, conv_bn, pool_frames, transformer_block
 from edgeser.settings import check
 
 layers = tf.keras.layers
@@ -58,9 +69,18 @@ class AcousticConfig:
     num_classes: int = 4
     dropout: float = 0.1
     embedding_dim: int = 64
+    stem: str = "conv1d"  # "conv1d" | "conv2d"
+    stem_channels: int = 16  # conv2d: channels of the first 3x3 conv (the second has twice as many)
+    input_norm: str = "none"  # "none" | "utterance" (minus the clip's mean per channel)
 
     def __post_init__(self) -> None:
-        check(self.pooling in ("mean", "flam"), "pooling", f"must be 'mean' or 'flam', got {self.pooling!r}")
+        check(self.pooling in POOLINGS, "pooling", f"must be one of {', '.join(POOLINGS)}, got {self.pooling!r}")
+        check(self.stem in ("conv1d", "conv2d"), "stem", f"must be 'conv1d' or 'conv2d', got {self.stem!r}")
+        check(self.input_norm in ("none", "utterance"), "input_norm",
+              f"must be 'none' or 'utterance', got {self.input_norm!r}")
+        if self.stem == "conv2d":
+            check(self.subsample % 4 == 0, "subsample", f"must be a multiple of 4 with stem conv2d, got {self.subsample}")
+            check(self.stem_channels >= 1, "stem_channels", f"must be positive, got {self.stem_channels}")
         check(self.d_model % self.num_heads == 0, "d_model",
               f"{self.d_model} must be divisible by num_heads={self.num_heads}")
         check(_is_2_3_smooth(self.subsample), "subsample", f"must be a product of 2s and 3s, got {self.subsample}")
@@ -70,12 +90,36 @@ class AcousticConfig:
         check(0.0 <= self.dropout < 1.0, "dropout", f"must be in [0, 1), got {self.dropout}")
 
     @property
+    def strides(self) -> list[int]:
+        """Time strides of the stem, in order (conv2d: 2, 2, then what is left of ``subsample``)."""
+        if self.stem == "conv2d":
+            return [2, 2, self.subsample // 4]
+        return subsample_strides(self.subsample)
+
+    @property
     def num_tokens(self) -> int:
         """T' = frames after subsampling ('same' padding rounds up at each stride)."""
         t = self.num_frames
-        for s in subsample_strides(self.subsample):
+        for s in self.strides:
             t = -(-t // s)
         return t
+
+
+POOLINGS = ("mean", "flam", "meanmax")
+
+
+def conv2d_stem(x: tf.Tensor, cfg: AcousticConfig) -> tf.Tensor:
+    """Time x mel convolutions: [B, T, 1, C] -> [B, T', 1, d] (see module docstring)."""
+    t, c = int(x.shape[1]), int(x.shape[-1])
+    x = layers.Reshape((t, c, 1), name="to_image")(x)                                        # [B, T, C, 1]
+    for i, filters in enumerate((cfg.stem_channels, 2 * cfg.stem_channels)):
+        x = layers.Conv2D(filters, 3, strides=2, padding="same", use_bias=False, name=f"stem{i}_conv")(x)
+        x = layers.BatchNormalization(name=f"stem{i}_bn")(x)
+        x = layers.Activation("relu", name=f"stem{i}_relu")(x)                              # [B, T/2^i, C/2^i, f]
+    t, c, f = (int(d) for d in x.shape[1:])
+    x = layers.Reshape((t, 1, c * f), name="to_tokens2d")(x)                                 # [B, T/4, 1, C/4 * f]
+    rest = cfg.subsample // 4
+    return conv_bn(x, cfg.d_model, kernel=3 if rest > 1 else 1, stride=rest, activation="relu", name="proj")
 
 
 def build_acoustic_model(cfg: AcousticConfig = AcousticConfig(), name: str = "acoustic") -> tf.keras.Model:
@@ -83,8 +127,13 @@ def build_acoustic_model(cfg: AcousticConfig = AcousticConfig(), name: str = "ac
     inp = layers.Input((cfg.num_frames, cfg.num_channels), name="features")
     x = layers.Rescaling(1.0 / 128.0, name="scale")(inp)
     x = layers.Reshape((cfg.num_frames, 1, cfg.num_channels), name="to_tokens")(x)           # [B, T, 1, C]
-    for i, s in enumerate(subsample_strides(cfg.subsample)):
-        x = conv_bn(x, cfg.d_model, kernel=3, stride=s, activation="relu", name=f"sub{i}")  # [B, T/s, 1, d]
+    if cfg.input_norm == "utterance":
+        x = layers.Subtract(name="utterance_norm")([x, ReduceMean(1, name="utterance_mean")(x)])
+    if cfg.stem == "conv2d":
+        x = conv2d_stem(x, cfg)
+    else:
+        for i, s in enumerate(subsample_strides(cfg.subsample)):
+            x = conv_bn(x, cfg.d_model, kernel=3, stride=s, activation="relu", name=f"sub{i}")  # [B, T/s, 1, d]
     for i in range(cfg.num_layers):
         x = transformer_block(x, cfg.num_heads, cfg.ff_dim, cfg.dropout, name=f"block{i}")
     x = pool_frames(x, cfg.pooling, name="pool")                                             # [B, d]

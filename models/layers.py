@@ -179,21 +179,27 @@ def transformer_block(x: tf.Tensor, num_heads: int, ff_dim: int, dropout: float 
 
 # --------------------------------------------------------------------------- pooling
 def pool_frames(x: tf.Tensor, method: str = "mean", name: str = "pool") -> tf.Tensor:
-    """Pool frames [B, T, 1, d] -> [B, d].
+    """Pool frames [B, T, 1, d] -> [B, d] ([B, 2d] for "meanmax").
 
     "mean": MEAN over time.
     "flam": frame-level attention pooling (Wang et al.): e_t = w.tanh(W h_t + b) (1x1 convs),
     alpha = softmax_t(e) on a [B, T] vector (a 1-D SOFTMAX, the shape of any classifier
     head; T << Coral's 16,000-element limit), pooled = mean_t(alpha_t h_t) = sum_t(alpha_t h_t) / T.
+    "meanmax": [mean_t h, max_t h] -> [B, 2d] (MEAN, MAX_POOL_2D over time, CONCATENATION):
+    the peak of a cue, not only its average, as the max/range functionals of eGeMAPS.
     """
     t, d = int(x.shape[1]), int(x.shape[-1])
+    if method == "meanmax":
+        mean = layers.Reshape((d,), name=f"{name}_mean_out")(ReduceMean(1, name=f"{name}_mean")(x))
+        peak = layers.Reshape((d,), name=f"{name}_max_out")(layers.MaxPooling2D((t, 1), name=f"{name}_max")(x))
+        return layers.Concatenate(name=f"{name}_out")([mean, peak])
     if method == "flam":
         e = layers.Conv2D(d, 1, activation="tanh", name=f"{name}_hidden")(x)           # [B, T, 1, d]
         e = layers.Reshape((t,), name=f"{name}_flat")(layers.Conv2D(1, 1, name=f"{name}_score")(e))  # [B, T]
         alpha = layers.Reshape((t, 1, 1), name=f"{name}_alpha")(layers.Softmax(name=f"{name}_softmax")(e))
         x = layers.Multiply(name=f"{name}_weighted")([x, alpha])                        # [B, T, 1, d]
     elif method != "mean":
-        raise ValueError(f"pooling must be 'mean' or 'flam', got {method!r}")
+        raise ValueError(f"pooling must be 'mean', 'flam' or 'meanmax', got {method!r}")
     return layers.Reshape((d,), name=f"{name}_out")(ReduceMean(1, name=f"{name}_mean")(x))
 
 

@@ -90,6 +90,16 @@ class TrainSettings:
     # 0 keeps the layers' own (Keras: 0.99). Small data sets (few steps per epoch) need
     # e.g. 0.9, or the inference-mode statistics lag far behind the trained weights.
     bn_momentum: float = 0.0
+    # mixup (Zhang et al., 2018) on the model inputs: each batch is mixed with a shuffled copy
+    # of itself, x = l x_i + (1 - l) x_j, targets likewise, l ~ Beta(mixup, mixup). 0 = off.
+    mixup: float = 0.0
+    # "constant", or "cosine": the learning rate decays to 0 over the epochs (per step).
+    lr_schedule: str = "constant"
+    # Feature-domain warps of [N, T, C] inputs, redrawn every epoch (corpora.augment.warp_features):
+    # the mel axis stretched by U(1 - freq_warp, 1 + freq_warp) (VTLP: another vocal tract), the time
+    # axis by U(1 - time_warp, 1 + time_warp) (another speaking rate). 0 = off.
+    freq_warp: float = 0.0
+    time_warp: float = 0.0
     loss: LossSettings = field(default_factory=LossSettings)  # the loss terms and their weights
 
     def __post_init__(self) -> None:
@@ -101,6 +111,11 @@ class TrainSettings:
         for name in ("time_mask", "freq_mask"):
             check(0 <= getattr(self, name) < 1, name, f"must be in [0, 1), got {getattr(self, name)}")
         check(0 <= self.bn_momentum < 1, "bn_momentum", f"must be in [0, 1), got {self.bn_momentum}")
+        check(0 <= self.mixup <= 10 and math.isfinite(self.mixup), "mixup", f"must be in [0, 10], got {self.mixup}")
+        for name in ("freq_warp", "time_warp"):
+            check(0 <= getattr(self, name) < 0.5, name, f"must be in [0, 0.5), got {getattr(self, name)}")
+        check(self.lr_schedule in ("constant", "cosine"), "lr_schedule",
+              f"must be 'constant' or 'cosine', got {self.lr_schedule!r}")
         check(isinstance(self.loss, LossSettings), "loss", f"must be a LossSettings, got {type(self.loss).__name__}")
 
 
@@ -235,10 +250,30 @@ def _loss_and_ua(logits: np.ndarray, targets: np.ndarray, num_classes: int) -> t
 
 
 def spec_augment_batch(x: np.ndarray, settings: TrainSettings, rng: np.random.Generator) -> np.ndarray:
-    """``x`` [N, T, C] with :func:`edgeser.corpora.augment.spec_augment` applied to each example."""
-    from edgeser.corpora.augment import spec_augment
+    """``x`` [N, T, C] with the feature-domain warps (when set) then
+    :func:`edgeser.corpora.augment.spec_augment` applied to each example."""
+    from edgeser.corpora.augment import spec_augment, warp_features
 
-    return np.stack([spec_augment(e, rng, settings.time_mask, settings.freq_mask) for e in x]).astype(x.dtype)
+    def one(e: np.ndarray) -> np.ndarray:
+        if settings.freq_warp > 0 or settings.time_warp > 0:
+            e = warp_features(e, rng, settings.freq_warp, settings.time_warp)
+        if settings.time_mask > 0 or settings.freq_mask > 0:
+            e = spec_augment(e, rng, settings.time_mask, settings.freq_mask)
+        return e
+
+    return np.stack([one(e) for e in x]).astype(x.dtype)
+
+
+def mixup_batch(xs: list[np.ndarray], targets: np.ndarray, alpha: float,
+                rng: np.random.Generator) -> tuple[list[np.ndarray], np.ndarray]:
+    """Mixup of one batch: inputs ``xs`` (each [B, ...]) and ``targets`` [B, K] mixed with a
+    shuffled copy of the batch, one weight l ~ Beta(alpha, alpha) per example [B]."""
+    n = len(targets)
+    lam = rng.beta(alpha, alpha, size=n).astype(np.float32)
+    partner = rng.permutation(n)
+    mixed = [lam.reshape((n,) + (1,) * (a.ndim - 1)) * a + (1 - lam.reshape((n,) + (1,) * (a.ndim - 1))) * a[partner]
+             for a in xs]
+    return mixed, lam[:, None] * targets + (1 - lam[:, None]) * targets[partner]
 
 
 def _inputs(x) -> list[np.ndarray]:
@@ -359,14 +394,19 @@ def train_classifier(
             start = np.stack([emb[labels == k].mean(axis=0) if np.any(labels == k) else np.zeros(emb.shape[1])
                               for k in range(num_classes)]).astype(np.float32)
             centers = tf.Variable(start, trainable=False, name="centers")  # class means at the start
-    optimizer = tf.keras.optimizers.Adam(settings.learning_rate)
+    learning_rate = settings.learning_rate
+    if settings.lr_schedule == "cosine":
+        steps = settings.epochs * math.ceil(count / settings.batch_size)
+        learning_rate = tf.keras.optimizers.schedules.CosineDecay(settings.learning_rate, steps)
+    optimizer = tf.keras.optimizers.Adam(learning_rate)
     optimizer.build(model.trainable_variables)
     step = _make_step(model, net, optimizer, settings, x_train, num_classes, centers)
 
     history = TrainHistory()
     best_weights = model.get_weights()
     waited = 0
-    augment = (settings.time_mask > 0 or settings.freq_mask > 0) and len(x_train) == 1 and x_train[0].ndim == 3
+    augment = (any(getattr(settings, k) > 0 for k in ("time_mask", "freq_mask", "freq_warp", "time_warp"))
+               and len(x_train) == 1 and x_train[0].ndim == 3)
     rng = np.random.default_rng(seed)
     as_model_input = lambda xs: xs if len(xs) > 1 else xs[0]  # noqa: E731
     bar = tqdm(range(settings.epochs), desc=description, unit="epoch", disable=not progress, leave=True)
@@ -378,7 +418,10 @@ def train_classifier(
         total = 0.0
         for start in range(0, count, settings.batch_size):
             part = slice(start, start + settings.batch_size)
-            total += float(step([a[part] for a in epoch_x], epoch_t[part], epoch_w[part], epoch_teacher[part]))
+            batch_x, batch_t = [a[part] for a in epoch_x], epoch_t[part]
+            if settings.mixup > 0:
+                batch_x, batch_t = mixup_batch(batch_x, batch_t, settings.mixup, rng)
+            total += float(step(batch_x, batch_t, epoch_w[part], epoch_teacher[part]))
         history.loss.append(total / count)
         history.train_ua.append(_loss_and_ua(logits_of(model, as_model_input(x_train)), targets, num_classes)[1])
         val_loss, val_ua = _loss_and_ua(logits_of(model, as_model_input(x_val)), val_targets, num_classes)

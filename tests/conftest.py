@@ -12,6 +12,7 @@ import edgeser  # noqa: F401  (tf-keras before TensorFlow)
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 RAVDESS = SHARED_DATA / "ravdess"
+EMODB = SHARED_DATA / "emodb"
 
 
 @pytest.fixture(scope="session")
@@ -25,6 +26,14 @@ def ravdess_root() -> Path:
     if not RAVDESS.is_dir():
         pytest.skip(f"real RAVDESS clips not found at {RAVDESS} (../shared/data/ravdess); this test needs them")
     return RAVDESS
+
+
+@pytest.fixture(scope="session")
+def emodb_root() -> Path:
+    """The real Berlin EmoDB clips (four emotions, ten speakers); skips the test when absent."""
+    if not EMODB.is_dir():
+        pytest.skip(f"real EmoDB clips not found at {EMODB} (../shared/data/emodb); this test needs them")
+    return EMODB
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import json
 
@@ -87,8 +86,72 @@ def test_two_folds_on_six_actors_one_epoch(ravdess, tmp_path, repo_root):
 
     buffer = io.StringIO()
     accuracy.print_table(table, Console(file=buffer, width=250))
-    assert "mean ± std" in buffer.getvalue() and "two fixed sentences" in buffer.getvalue()
+    assert "mean±std" in buffer.getvalue() and "two fixed sentences" in buffer.getvalue()
     json.dumps(table)  # JSON-ready
+
+
+def test_a_fold_scored_int8_on_tflm_and_on_emodb(ravdess, emodb_root, tiny_run, tmp_path):
+    """run_fold with backend tflm and a second corpus: int8 scores next to float ones, EmoDB
+    scored on its own four classes. The keyword model is the shared tiny run's (same frontend)."""
+    from edgeser.datasets import feature_matrix, keyword_windows
+    from edgeser.pipeline import plan_of
+    from edgeser.recipe import recipe_from_dict
+    from edgeser.rundir import RunDir
+
+    kw_run = RunDir.open(tiny_run)
+    small = kw_run.recipe.to_dict()
+    small["name"] = "bench-smoke"
+    small["data"].update(corpus="ravdess", root=str(ravdess_root_of(ravdess)))
+    small["acoustic"].update(stem="conv2d", stem_channels=4, subsample=8, input_norm="utterance", pooling="meanmax")
+    recipe = recipe_from_dict(small)
+    actors = sorted({u.speaker for u in ravdess})[:6]
+    utts = [u for u in ravdess if u.speaker in actors][::6]  # 10 clips per actor
+    plan = plan_of(recipe)
+    x, used, _ = feature_matrix(utts, recipe.frontend, plan.clip_frames, tmp_path / "cache", progress=False)
+    keywords = json.loads((tiny_run / "labels.json").read_text())["keywords"]
+    labels = {"emotions": sorted({u.label for u in utts}), "keywords": keywords}
+    y = np.array([labels["emotions"].index(u.label) for u in utts])
+    windows = keyword_windows(x, plan)
+    kw_emb = accuracy.keyword_embeddings(kw_run, windows)
+    base = accuracy.BaseData(kw_run, labels, utts, x, y, kw_emb, windows)
+    cross = accuracy.load_cross(recipe, base, "emodb", emodb_root, tmp_path, progress=False)
+    assert cross.labels == ["angry", "happy", "neutral", "sad"] and len(cross.y) == 339
+
+    fold = accuracy.make_folds(utts, 2, seed=0)[0]
+    result = accuracy.run_fold(recipe, labels, x, y, kw_emb, fold, backend="tflm", windows=windows, kw_run=kw_run,
+                               cross=cross)
+    for model in accuracy.INT8_MODELS:
+        s = result["scores_int8"][model]
+        assert np.array(s["confusion"]).sum() == len(fold.test) and 0 <= s["macro_f1"] <= 1
+        for kind in ("float", "int8"):
+            c = result["cross"][kind][model]
+            assert np.array(c["confusion"]).shape == (4, 4) and np.array(c["confusion"]).sum() == 339
+    assert len(result["acoustic_curves"]["train_ua"]) == result["acoustic_epochs"]
+    summary = accuracy.summarise([result])
+    assert set(summary["int8"]) == set(accuracy.INT8_MODELS) and set(summary["cross"]) == {"float", "int8"}
+    table = {"corpus": "ravdess", "classes": len(labels["emotions"]), "folds": [result], "summary": summary,
+             "note": accuracy.NOTE, "goal_macro_f1": accuracy.GOAL_MACRO_F1, "acoustic_int8_kb": 10.0,
+             "cross_corpus": {"corpus": "emodb", "labels": cross.labels, "clips": 339},
+             "egemaps": {"name": "eGeMAPSv02 + LR", "summary": {m: {"mean": 0.45, "std": 0.05} for m in accuracy.METRICS}}}
+    from rich.console import Console
+
+    buffer = io.StringIO()
+    accuracy.print_table(table, Console(file=buffer, width=400))
+    text = buffer.getvalue()
+    assert "acoustic int8" in text and "eGeMAPS + LR" in text and "scored on all of emodb" in text
+    assert "vs eGeMAPSv02 + LR" in text
+    md = accuracy.markdown_table(table).splitlines()
+    assert md[0].startswith("| fold | test actors | acoustic | keyword | fusion | acoustic int8 | fusion int8")
+    assert md[2].startswith(f"| {fold.name} |") and md[-1].startswith("| eGeMAPSv02 + LR | same folds | 0.450 ± 0.050")
+    png = accuracy.plot_curves(table, tmp_path / "curves.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def ravdess_root_of(utts):
+    """The corpus folder of RAVDESS utterances (``Actor_NN/`` files)."""
+    from pathlib import Path
+
+    return Path(utts[0].path).parents[1]
 
 
 def test_cli_refuses_a_missing_folder(tmp_path, capsys):

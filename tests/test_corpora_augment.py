@@ -108,3 +108,25 @@ def test_spec_augment_default_fill():
     feats = np.arange(50 * 10, dtype=np.float32).reshape(50, 10) + 5
     out = A.spec_augment(feats, np.random.default_rng(0), 0.2, 0.3)
     assert np.all(out == 5, axis=1).sum() == 10 and np.all(out == 5, axis=0).sum() == 3
+
+
+def test_warp_features_stretches_the_mel_and_time_axes():
+    from edgeser.corpora.augment import warp_features
+
+    ramp = np.tile(np.arange(40, dtype=np.float32), (30, 1))  # [T, C], value = channel index
+    a = np.random.default_rng(5).uniform(0.9, 1.1)
+    warped = warp_features(ramp, np.random.default_rng(5), freq_warp=0.1)
+    np.testing.assert_allclose(warped[0], np.where(np.arange(40) / a <= 39, np.arange(40) / a, 0.0), atol=1e-5)
+    assert np.array_equal(warped[0], warped[-1])  # the same warp for every frame
+
+    frames = np.tile(np.arange(31, dtype=np.float32)[:, None] + 100, (1, 4))  # value = frame + 100
+    b = np.random.default_rng(6).uniform(0.8, 1.2)
+    slow = warp_features(frames, np.random.default_rng(6), time_warp=0.2, fill=-128)
+    want = 15 + (np.arange(31) - 15) / b + 100
+    inside = (15 + (np.arange(31) - 15) / b >= 0) & (15 + (np.arange(31) - 15) / b <= 30)
+    np.testing.assert_allclose(slow[inside, 0], want[inside], atol=1e-4)
+    assert np.all(slow[~inside] == -128)
+    assert slow[15, 0] == 115  # the centre frame stays
+    # off: the input unchanged, no random draw consumed
+    rng = np.random.default_rng(0)
+    assert np.array_equal(warp_features(frames, rng), frames) and rng.uniform() == np.random.default_rng(0).uniform()

@@ -40,6 +40,26 @@ def test_default_acoustic_sizes() -> None:
     assert build_acoustic_model(cfg).count_params() < 300_000
 
 
+def test_conv2d_stem_utterance_norm_and_meanmax_pooling() -> None:
+    """The 2-D stem halves time and mel twice; "utterance" norm removes the clip's mean per channel,
+    so a constant offset added to every frame of a channel cannot change the logits."""
+    cfg = AcousticConfig(**{**SMALL.__dict__, "stem": "conv2d", "subsample": 8, "stem_channels": 4,
+                            "input_norm": "utterance", "pooling": "meanmax", "num_classes": 3})
+    assert cfg.strides == [2, 2, 2] and cfg.num_tokens == 7  # 50 -> 25 -> 13 -> 7
+    tf.keras.utils.set_random_seed(0)
+    model = build_acoustic_model(cfg)
+    assert model.get_layer("to_tokens2d").output.shape[1:] == (13, 1, 10 * 8)  # [T/4, 1, C/4 * 2s]
+    assert model.get_layer("pool_out").output.shape[-1] == 2 * cfg.d_model
+    x, _ = tone_dataset(1, 2, cfg.num_frames)
+    shift = np.zeros((1, 1, 40), np.float32)
+    shift[..., 5:20] = 17.0
+    np.testing.assert_allclose(model(x + shift, training=False), model(x, training=False), atol=1e-4)
+    with pytest.raises(ValueError, match="multiple of 4"):
+        AcousticConfig(stem="conv2d", subsample=6)
+    with pytest.raises(ValueError, match="input_norm"):
+        AcousticConfig(input_norm="speaker")
+
+
 def test_kws_and_fusion_shapes() -> None:
     cfg = KwsConfig(num_keywords=8)
     model = build_kws_model(cfg)

@@ -57,6 +57,8 @@ def converted() -> dict[str, tuple[tf.keras.Model, bytes, TfliteReport, np.ndarr
     for name, model, x in [
         ("acoustic_mean", _activate_branches(build_acoustic_model(AcousticConfig())), xa),
         ("acoustic_flam", _activate_branches(build_acoustic_model(AcousticConfig(pooling="flam"))), xa),
+        ("acoustic_stem2d", _activate_branches(build_acoustic_model(AcousticConfig(
+            stem="conv2d", subsample=8, input_norm="utterance", pooling="meanmax"))), xa),
         ("kws", build_kws_model(KwsConfig()), xk),
     ]:
         out[name] = (model, *_convert(model, list(x)), x)
@@ -71,6 +73,9 @@ EXPECTED_OPS = {
     "acoustic_mean": {"MUL", "RESHAPE", "CONV_2D", "DEPTHWISE_CONV_2D", "LOGISTIC", "MEAN", "ADD", "FULLY_CONNECTED"},
     "acoustic_flam": {"MUL", "RESHAPE", "CONV_2D", "DEPTHWISE_CONV_2D", "LOGISTIC", "MEAN", "ADD", "FULLY_CONNECTED",
                       "TANH", "SOFTMAX"},
+    # 2-D stem (CONV_2D over time x mel), per-utterance normalisation (MEAN + SUB), mean+max pooling
+    "acoustic_stem2d": {"MUL", "RESHAPE", "CONV_2D", "DEPTHWISE_CONV_2D", "LOGISTIC", "MEAN", "ADD", "FULLY_CONNECTED",
+                        "SUB", "MAX_POOL_2D", "CONCATENATION"},
     "kws": {"MUL", "RESHAPE", "CONV_2D", "DEPTHWISE_CONV_2D", "LOGISTIC", "MEAN", "ADD", "FULLY_CONNECTED"},
     "fusion": {"CONCATENATION", "FULLY_CONNECTED"},
 }
@@ -90,7 +95,7 @@ def test_only_edgetpu_ops(converted, name: str) -> None:
     assert all(sum(d > 1 for d in t.shape) <= 3 for t in report.tensors if not t.is_const)
 
 
-@pytest.mark.parametrize("name", ["acoustic_mean", "acoustic_flam", "kws"])
+@pytest.mark.parametrize("name", ["acoustic_mean", "acoustic_flam", "acoustic_stem2d", "kws"])
 def test_feature_input_is_identity_quantised(converted, name: str) -> None:
     """Input scale 1, zero point 0: the int8 input tensor holds the frontend's int8 codes as they are."""
     _, _, report, _ = converted[name]
@@ -107,7 +112,7 @@ def test_default_acoustic_budget(converted) -> None:
     assert len(buf) < 400_000
 
 
-@pytest.mark.parametrize("name", ["acoustic_mean", "acoustic_flam", "kws"])
+@pytest.mark.parametrize("name", ["acoustic_mean", "acoustic_flam", "acoustic_stem2d", "kws"])
 def test_int8_model_tracks_float_model(converted, name: str) -> None:
     """The int8 .tflite, fed the int8 codes, gives logits close to the float Keras model's
     (attention active: see _activate_branches)."""

@@ -157,3 +157,34 @@ def test_all_terms_together_train_a_separable_toy():
                                                                    loss=loss), seed=2, progress=False)
     assert history.loss[-1] < history.loss[0]
     assert history.best_val_ua > 0.8
+
+
+def test_mixup_batch_mixes_inputs_and_targets_with_the_same_weights():
+    from edgeser.models.training import mixup_batch
+
+    x = np.arange(4 * 3, dtype=np.float32).reshape(4, 3)
+    extra = np.arange(4, dtype=np.float32).reshape(4, 1) * 10
+    t = np.eye(4, dtype=np.float32)
+    (mx, me), mt = mixup_batch([x, extra], t, 0.4, np.random.default_rng(3))
+    rng = np.random.default_rng(3)  # the same draws, by hand
+    lam = rng.beta(0.4, 0.4, size=4).astype(np.float32)
+    j = rng.permutation(4)
+    np.testing.assert_allclose(mx, lam[:, None] * x + (1 - lam[:, None]) * x[j], rtol=1e-6)
+    np.testing.assert_allclose(me, lam[:, None] * extra + (1 - lam[:, None]) * extra[j], rtol=1e-6)
+    np.testing.assert_allclose(mt, lam[:, None] * t + (1 - lam[:, None]) * t[j], rtol=1e-6)
+    np.testing.assert_allclose(mt.sum(axis=1), 1.0, rtol=1e-6)
+
+
+def test_mixup_and_cosine_schedule_train_and_validate():
+    from edgeser.settings import SettingsError
+
+    train, val = _toy()
+    model = _model()
+    settings = TrainSettings(epochs=12, batch_size=16, learning_rate=1e-2, patience=12, mixup=0.2, lr_schedule="cosine")
+    history = train_classifier(model, train, val, 3, settings, seed=1, progress=False)
+    assert history.best_val_ua > 0.8 and history.loss[-1] < history.loss[0]
+    import pytest
+
+    for bad in ({"mixup": -0.1}, {"mixup": float("nan")}, {"lr_schedule": "step"}):
+        with pytest.raises(SettingsError):
+            TrainSettings(**bad)

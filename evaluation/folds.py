@@ -1,0 +1,169 @@
+"""Speaker-independent folds: how one fold's models are made, trained and scored.
+
+One place for what the accuracy benchmark, the recipe-options benchmark and the
+cross-corpus protocol share:
+
+* :func:`make_folds` — leave-speakers-out folds, each with a validation pair of actors
+  carved out of its training actors for early stopping;
+* :func:`train_fold_models` — the fold's acoustic model and the fusion head on its frozen
+  embeddings, through the very functions the pipeline's train stages call
+  (``edgeser.train_options.train_acoustic`` with the recipe's options, ``train_fusion``), on
+  the same targets (one-hot, or the corpus' label distributions);
+* :class:`FoldPredictor` — logits of a fold's acoustic-only and fusion models on any clips,
+  float (``keras``) or full int8 through the TFLite-Micro interpreter (``tflm``), chained
+  as on the board (``evaluation.int8.BoardChain``);
+* :func:`restrict_to` — scores on a test corpus that has fewer classes than the model.
+
+Shapes: N clips, T frames, C channels, K keyword windows of Tk frames, E embedding size.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+# A class the model knows but the test corpus does not label is folded into the one the
+# shared label sets fold it into (corpora.labels: calm -> neutral, excited -> happy).
+FOLDED_CLASSES = {"calm": "neutral", "excited": "happy"}
+
+
+def make_folds(utterances, k: int, seed: int = 0):
+    """Leave-speakers-out folds, each with a validation pair carved from its training actors."""
+    from edgeser.corpora.splits import Fold, check_speaker_independent, leave_speakers_out
+
+    rng = np.random.default_rng(seed)
+    gender = {u.speaker: u.gender or "unknown" for u in utterances}
+    folds = []
+    for fold in leave_speakers_out(utterances, k, seed):
+        train_speakers = sorted({utterances[i].speaker for i in fold.train})
+        if len(train_speakers) < 3:
+            raise ValueError(f"{fold.name}: {len(train_speakers)} training actor(s); need at least 3 to carve a validation pair")
+        by_gender: dict[str, list[str]] = {}
+        for spk in train_speakers:
+            by_gender.setdefault(gender[spk], []).append(spk)
+        val: list[str] = []
+        for g in sorted(by_gender):  # one of each gender first
+            if len(val) < 2:
+                val.append(by_gender[g][int(rng.integers(len(by_gender[g])))])
+        rest = [s for s in train_speakers if s not in val]
+        while len(val) < 2:
+            val.append(rest.pop(int(rng.integers(len(rest)))))
+        held = set(val)
+        folds.append(
+            Fold(
+                fold.name,
+                tuple(i for i in fold.train if utterances[i].speaker not in held),
+                fold.test,
+                tuple(i for i in fold.train if utterances[i].speaker in held),
+                fold.test_speakers,
+            )
+        )
+    check_speaker_independent(utterances, folds)
+    return folds
+
+
+@dataclass
+class FoldModels:
+    """A fold's trained float models (tf-keras), its acoustic training history and info."""
+
+    audio: Any  # acoustic classifier [N, T, C] -> logits
+    embedding: Any  # acoustic embedding model [N, T, C] -> [N, Ea]
+    fusion: Any  # fusion head [emb, kw_emb] -> logits
+    emb: np.ndarray  # float acoustic embeddings of every clip [N, Ea]
+    history: Any  # models.training.TrainHistory of the acoustic model
+    info: dict
+
+
+def train_fold_models(recipe, labels, x, targets, kw_emb, fold, utterances=None, teacher=None,
+                      progress: bool = False) -> FoldModels:
+    """One fold's acoustic model (with the recipe's literature options) and fusion head.
+
+    ``x`` int8 [N, T, C], ``targets`` [N, K] (one-hot or the corpus' label distributions,
+    ``train_options.training_targets``), ``kw_emb`` [N, Ek] cover every clip; the fold's
+    train and val indices select from them (validation scores against the argmax label).
+    ``info`` holds the option counts and ``acoustic_seconds``.
+    """
+    from edgeser.models.acoustic import embedding_model
+    from edgeser.models.training import logits_of
+    from edgeser.pipeline import model_configs
+    from edgeser.train_options import train_acoustic, train_fusion
+
+    start = time.perf_counter()
+    acoustic_cfg, _, fusion_cfg = model_configs(recipe, labels)
+    tr, va = np.array(fold.train, np.int64), np.array(fold.val, np.int64)
+    y = np.asarray(targets).argmax(axis=1)
+    train_utts = [utterances[i] for i in tr] if utterances is not None else None
+    audio, history, info = train_acoustic(recipe, acoustic_cfg, (x[tr], targets[tr]), (x[va], y[va]), train_utts,
+                                          recipe.seed, description=f"{fold.name} acoustic", progress=progress,
+                                          teacher=teacher)
+    info["acoustic_seconds"] = time.perf_counter() - start
+    embedding = embedding_model(audio)
+    emb = logits_of(embedding, x.astype(np.float32))
+    fusion, _ = train_fusion(recipe, fusion_cfg, (emb[tr], kw_emb[tr], targets[tr]), (emb[va], kw_emb[va], y[va]),
+                             recipe.seed, description=f"{fold.name} fusion", progress=progress)
+    return FoldModels(audio, embedding, fusion, emb, history, info)
+
+
+class FoldPredictor:
+    """Logits of a fold's acoustic-only and fusion models on any clips, float (keras) or int8 (tflm).
+
+    ``tflm`` converts the fold's models to full int8 (``quantize.convert.quantize_keras_model``,
+    calibrated on ``train_x`` [N, T, C] and ``train_windows`` [N, K, Tk, C], the fold's
+    training clips; feature inputs pinned to scale 1, zero point 0 as the board feeds them),
+    with the keyword embedding model of ``kw_run``, and runs them on TFLite-Micro.
+    """
+
+    def __init__(self, models: FoldModels, kw_run, train_x: np.ndarray, train_windows: np.ndarray,
+                 train_kw_emb: np.ndarray, backend: str, seed: int = 0):
+        self.models, self.backend = models, backend
+        if backend != "tflm":
+            return
+        from edgeser.evaluation.int8 import BoardChain, Int8Model
+        from edgeser.models.kws import build_kws_embedding_model
+        from edgeser.models.training import logits_of
+        from edgeser.pipeline import _representative, run_model
+        from edgeser.quantize.convert import quantize_keras_model
+
+        pin = (-128.0, 127.0)  # feature inputs: scale 1, zero point 0, as the board feeds them
+        windows = train_windows.reshape(-1, *train_windows.shape[2:])
+        emb = logits_of(models.embedding, train_x.astype(np.float32))
+        convert = lambda model, arrays, p: Int8Model(quantize_keras_model(model, _representative(arrays, seed), pin_input_range=p))  # noqa: E731
+        keyword = convert(build_kws_embedding_model(run_model(kw_run, "keyword")), [windows], pin)
+        self.chain = BoardChain(keyword, convert(models.embedding, [train_x], pin), convert(models.fusion, [emb, train_kw_emb], None))
+        self.audio_only = convert(models.audio, [train_x], pin)
+
+    def __call__(self, x: np.ndarray, windows: np.ndarray, kw_emb: np.ndarray) -> dict[str, np.ndarray]:
+        """int8 x [N, T, C], windows [N, K, Tk, C], float kw_emb [N, Ek] (keras only) -> logits [N, classes] per model."""
+        if self.backend == "tflm":
+            return {"acoustic": self.audio_only.from_features(x), "fusion": self.chain.logits(x, windows)}
+        from edgeser.models.training import logits_of
+
+        xf = x.astype(np.float32)
+        return {"acoustic": logits_of(self.models.audio, xf),
+                "fusion": logits_of(self.models.fusion, [logits_of(self.models.embedding, xf), kw_emb])}
+
+
+def restrict_to(logits: np.ndarray, model_labels: Sequence[str], test_labels: Sequence[str]) -> np.ndarray:
+    """Class probabilities [N, len(test_labels)] of a model with more classes than the test corpus.
+
+    The rule: softmax over all the model's classes; a class the test corpus lacks is added to
+    the class it folds into (:data:`FOLDED_CLASSES`: calm -> neutral) or dropped; the argmax is
+    taken among the test corpus' classes only. So a class absent from the test set can neither
+    be predicted nor drag UA or macro-F1 down, which then average over the test corpus' classes.
+    """
+    model_labels, test_labels = list(model_labels), list(test_labels)
+    missing = [t for t in test_labels if t not in model_labels]
+    if missing:
+        raise ValueError(f"the test labels {missing} are not among the model's classes {model_labels}")
+    z = np.asarray(logits, np.float64)
+    p = np.exp(z - z.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    out = np.zeros((len(p), len(test_labels)))
+    for k, label in enumerate(model_labels):
+        target = label if label in test_labels else FOLDED_CLASSES.get(label)
+        if target in test_labels:
+            out[:, test_labels.index(target)] += p[:, k]
+    return out
