@@ -105,7 +105,8 @@ def extra_examples(recipe: Recipe, acoustic_cfg, x: np.ndarray, targets: np.ndar
     if not needs_audio(recipe):
         return xs[0], ts[0], info
     if len(utterances) != len(x):
-        raise ValueError(f"{len(utterances)} utterances for {len(x)} training clips")
+        raise ValueError(f"{len(utterances)} utterances for {len(x)} training clips: training.random_crops, eam and "
+                         "debias re-read the training clips' audio, so every training clip needs its utterance")
     sr = recipe.frontend.sample_rate
     audios = [utterance_audio(u, sr) for u in utterances]
     rng = np.random.default_rng(seed)

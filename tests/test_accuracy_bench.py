@@ -69,7 +69,7 @@ def test_two_folds_on_six_actors_one_epoch(ravdess, tmp_path, repo_root):
     for fold in folds:
         train, val, test = (_speakers(utts, p) for p in (fold.train, fold.val, fold.test))
         assert train and not train & test and not train & val and not val & test
-        result = accuracy.run_fold(recipe, labels, x, y, kw_emb, fold)
+        result = accuracy.run_fold(recipe, labels, x, y, kw_emb, fold, utterances=utts)
         assert result["sizes"] == {"train": len(fold.train), "val": len(fold.val), "test": len(fold.test)}
         for model in accuracy.MODELS:
             s = result["scores"][model]
