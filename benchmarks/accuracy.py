@@ -218,8 +218,8 @@ def run_fold(recipe, labels, x, y, kw_emb, fold, settings_override=None, progres
     """Train acoustic -> fusion and keyword-only heads on one fold; scores on its test actors.
 
     The acoustic model trains through :func:`edgeser.train_options.train_acoustic`, so the
-    recipe's literature options apply (EAM and CO-VADA need ``utterances``, the clips in x's
-    order; ``teacher`` overrides ``training.teacher``); the VAD head and the fusion ensemble
+    recipe's literature options apply (random crops, EAM and CO-VADA need ``utterances``, the
+    clips in x's order; ``teacher`` overrides ``training.teacher``); the VAD head and the fusion ensemble
     through :func:`~edgeser.train_options.fusion_extras`. ``options`` in the result holds
     their test metrics and the gender fairness of acoustic-only and fusion.
 

@@ -203,8 +203,8 @@ def cross_corpus_evaluation(recipe, train_root: str | Path, test_root: str | Pat
     from edgeser.atomic import write_json, write_text
     from edgeser.benchmarks.accuracy import DEFAULT_CACHE
     from edgeser.corpora.labels import LabelMapping
-    from edgeser.evaluation.folds import FoldPredictor, make_folds
     from edgeser.corpora.splits import cross_corpus
+    from edgeser.evaluation.folds import FoldPredictor, make_folds
     from edgeser.evaluation.metrics import score
     from edgeser.pipeline import _labels
 
