@@ -159,41 +159,32 @@ def load_base(recipe, data_root: Path, cache: Path = DEFAULT_CACHE, actors: int 
 
 @dataclasses.dataclass
 class CrossData:
-    """A second corpus, scored by every fold's models: int8 features x [M, T, C], keyword
-    windows [M, K, Tk, C], float mean keyword embeddings kw_emb [M, Ek], labels y [M]
-    (indices into ``labels``, the classes that corpus has)."""
+    """A second corpus, scored by every fold's models: its ``labels`` (the classes it has, which
+    the models know) and ``side`` (features, keyword windows and embeddings, labels as indices
+    into ``labels``; ``evaluation.cross_corpus.CorpusSide``)."""
 
     corpus: str
     data: str
     labels: list
-    x: np.ndarray
-    windows: np.ndarray
-    kw_emb: np.ndarray
-    y: np.ndarray
-    skipped: list
+    side: object
 
 
 def load_cross(recipe, base: BaseData, corpus: str, data_root: Path, cache: Path = DEFAULT_CACHE,
                progress: bool = True) -> CrossData:
-    """Features of every clip of ``corpus`` whose label the RAVDESS models know (through the same frontend)."""
+    """Every clip of ``corpus`` whose label the RAVDESS models know, through the same frontend
+    and keyword model (``evaluation.cross_corpus.load_side``)."""
     from edgeser.corpora import read_corpus
-    from edgeser.datasets import feature_matrix, keyword_windows
-    from edgeser.pipeline import plan_of
+    from edgeser.evaluation.cross_corpus import load_side
 
     read = read_corpus(corpus, Path(data_root))
     known = set(base.labels["emotions"])
     utts = [u for u in read.utterances if u.label in known]
     if not utts:
         raise ValueError(f"{data_root}: no {corpus} clip has a label the models know ({sorted(known)})")
-    plan = plan_of(recipe)
-    x, used, problems = feature_matrix(utts, recipe.frontend, plan.clip_frames, Path(cache) / "features",
-                                       progress=progress, description=f"{corpus} features")
-    utts = [utts[i] for i in used]
     labels = sorted({u.label for u in utts})
-    windows = keyword_windows(x, plan)
-    y = np.array([labels.index(u.label) for u in utts], np.int64)
-    return CrossData(corpus, str(data_root), labels, x, windows, keyword_embeddings(base.run, windows), y,
-                     [list(p) for p in list(read.problems) + problems])
+    side = load_side(utts, labels, recipe, base.run, cache, {}, f"{corpus} features", progress)
+    side.problems = list(read.problems) + list(side.problems)
+    return CrossData(corpus, str(data_root), labels, side)
 
 
 # -- one fold ------------------------------------------------------------------------
@@ -202,14 +193,6 @@ def acoustic_kbytes(cfg) -> float:
     from edgeser.models.acoustic import build_acoustic_model
 
     return build_acoustic_model(cfg).count_params() / 1000.0
-
-
-def train_fold_models(recipe, labels, x, y, kw_emb, fold, utterances=None, teacher=None, progress: bool = False):
-    """One fold's models on one-hot targets of ``y`` [N] (see :func:`edgeser.evaluation.folds.train_fold_models`)."""
-    from edgeser.train_options import one_hot
-
-    return folds_lib.train_fold_models(recipe, labels, x, one_hot(y, len(labels["emotions"])), kw_emb, fold,
-                                       utterances, teacher, progress)
 
 
 def run_fold(recipe, labels, x, y, kw_emb, fold, settings_override=None, progress: bool = False,
@@ -244,7 +227,7 @@ def run_fold(recipe, labels, x, y, kw_emb, fold, settings_override=None, progres
     tr, va, te = (np.array(p, np.int64) for p in (fold.train, fold.val, fold.test))
     targets = one_hot(y, classes)
     xf = x.astype(np.float32)
-    models = train_fold_models(recipe, labels, x, y, kw_emb, fold, utterances, teacher, progress)
+    models = folds_lib.train_fold_models(recipe, labels, x, targets, kw_emb, fold, utterances, teacher, progress)
     audio, fusion, emb, history, info = models.audio, models.fusion, models.emb, models.history, models.info
     acoustic_seconds = info.pop("acoustic_seconds")
     seed_everything(recipe.seed)
@@ -288,9 +271,9 @@ def run_fold(recipe, labels, x, y, kw_emb, fold, settings_override=None, progres
     if cross is not None:
         result["cross"] = {}
         for kind, predict in predictors.items():
-            out = predict(cross.x, cross.windows, cross.kw_emb)
+            out = predict(cross.side.x, cross.side.windows, cross.side.kw_emb)
             result["cross"][kind] = {
-                name: score(cross.y, folds_lib.restrict_to(v, labels["emotions"], cross.labels).argmax(-1),
+                name: score(cross.side.y, folds_lib.restrict_to(v, labels["emotions"], cross.labels).argmax(-1),
                             len(cross.labels)).to_dict()
                 for name, v in out.items()
             }
@@ -369,6 +352,8 @@ def print_table(result: dict, console=None) -> None:
         console.print(f"cross-corpus, trained on RAVDESS, scored on all of {c['corpus']} ({', '.join(c['labels'])}; "
                       f"{c['clips']} clips; chance UA {1 / len(c['labels']):.2f}): " + "; ".join(lines))
         console.print(f"[dim]rule: {CROSS_RULE}[/dim]")
+        for path, reason in c.get("skipped", []):
+            console.print(f"[yellow]{c['corpus']}: skipped {path}: {reason}[/yellow]")
     best = max(summary[m]["macro_f1"]["mean"] for m in ("acoustic", "fusion"))
     if "int8" in summary:
         best = max(summary["int8"][m]["macro_f1"]["mean"] for m in INT8_MODELS)
@@ -464,7 +449,8 @@ def run_benchmark(recipe, data_root: Path, folds: int = 4, cache: Path = DEFAULT
         result["egemaps"] = reference
     if cross is not None:
         result["cross_corpus"] = {"corpus": cross.corpus, "data": cross.data, "labels": cross.labels,
-                                  "clips": int(len(cross.y)), "rule": CROSS_RULE, "skipped": cross.skipped}
+                                  "clips": int(len(cross.side.y)), "rule": CROSS_RULE,
+                                  "skipped": [list(p) for p in cross.side.problems]}
     return result
 
 

@@ -25,11 +25,6 @@ from typing import Any, Sequence
 
 import numpy as np
 
-# A class the model knows but the test corpus does not label is folded into the one the
-# shared label sets fold it into (corpora.labels: calm -> neutral, excited -> happy).
-FOLDED_CLASSES = {"calm": "neutral", "excited": "happy"}
-
-
 def make_folds(utterances, k: int, seed: int = 0):
     """Leave-speakers-out folds, each with a validation pair carved from its training actors."""
     from edgeser.corpora.splits import Fold, check_speaker_independent, leave_speakers_out
@@ -150,10 +145,13 @@ def restrict_to(logits: np.ndarray, model_labels: Sequence[str], test_labels: Se
     """Class probabilities [N, len(test_labels)] of a model with more classes than the test corpus.
 
     The rule: softmax over all the model's classes; a class the test corpus lacks is added to
-    the class it folds into (:data:`FOLDED_CLASSES`: calm -> neutral) or dropped; the argmax is
+    the class the shared label sets fold it into (``corpora.labels.LabelMapping``: calm ->
+    neutral, excited -> happy) or dropped; the argmax is
     taken among the test corpus' classes only. So a class absent from the test set can neither
     be predicted nor drag UA or macro-F1 down, which then average over the test corpus' classes.
     """
+    from edgeser.corpora.labels import LabelMapping
+
     model_labels, test_labels = list(model_labels), list(test_labels)
     missing = [t for t in test_labels if t not in model_labels]
     if missing:
@@ -161,9 +159,10 @@ def restrict_to(logits: np.ndarray, model_labels: Sequence[str], test_labels: Se
     z = np.asarray(logits, np.float64)
     p = np.exp(z - z.max(axis=1, keepdims=True))
     p /= p.sum(axis=1, keepdims=True)
+    mapping = LabelMapping(labels=tuple(test_labels))
     out = np.zeros((len(p), len(test_labels)))
     for k, label in enumerate(model_labels):
-        target = label if label in test_labels else FOLDED_CLASSES.get(label)
-        if target in test_labels:
+        target = mapping.map(label)
+        if target is not None:
             out[:, test_labels.index(target)] += p[:, k]
     return out

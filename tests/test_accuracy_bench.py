@@ -115,7 +115,7 @@ def test_a_fold_scored_int8_on_tflm_and_on_emodb(ravdess, emodb_root, tiny_run, 
     kw_emb = accuracy.keyword_embeddings(kw_run, windows)
     base = accuracy.BaseData(kw_run, labels, utts, x, y, kw_emb, windows)
     cross = accuracy.load_cross(recipe, base, "emodb", emodb_root, tmp_path, progress=False)
-    assert cross.labels == ["angry", "happy", "neutral", "sad"] and len(cross.y) == 339
+    assert cross.labels == ["angry", "happy", "neutral", "sad"] and len(cross.side.y) == 339
 
     fold = accuracy.make_folds(utts, 2, seed=0)[0]
     result = accuracy.run_fold(recipe, labels, x, y, kw_emb, fold, backend="tflm", windows=windows, kw_run=kw_run,
