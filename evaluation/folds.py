@@ -8,7 +8,7 @@ cross-corpus protocol share:
 * :func:`train_fold_models` — the fold's acoustic model and the fusion head on its frozen
   embeddings, through the very functions the pipeline's train stages call
   (``edgeser.train_options.train_acoustic`` with the recipe's options, ``train_fusion``), on
-  the same targets (one-hot, or the corpus' label distributions);
+  the targets the caller gives (one-hot, or the corpus' label distributions);
 * :class:`FoldPredictor` — logits of a fold's acoustic-only and fusion models on any clips,
   float (``keras``) or full int8 through the TFLite-Micro interpreter (``tflm``), chained
   as on the board (``evaluation.int8.BoardChain``);
