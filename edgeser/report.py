@@ -332,6 +332,17 @@ def memory(run_dir: Path) -> Section:
             ((goal / 1e6, "goal"), (budget / 1e6, "paper budget"))),
     ]
     blocks += [Paragraph(note) for note in m.get("notes", [])]
+    link = load_json(run_dir, "link_map.json")
+    if link is not None:
+        rows = tuple(
+            (name, f"{u['used'] / 1024:.1f}", f"{u['size'] / 1024:.1f}", f"{u['free'] / 1024:.1f}",
+             ", ".join(f"{n} {b / 1024:.1f}" for n, b in sorted(u["sections"].items(), key=lambda kv: -kv[1])[:3]))
+            for name, u in link.get("memories", {}).items()
+        )
+        blocks.append(TableBlock(("memory", "used KiB", "size KiB", "free KiB", "largest sections (KiB)"), rows,
+                                 "the board app as linked (`make firmware`), from the linker's map"))
+    else:
+        blocks.append(Paragraph("Board link: not built (`make firmware` records the linker's figures per memory)."))
     return Section("memory", title, True, tuple(blocks))
 
 

@@ -3,11 +3,14 @@
 # Targets: firmware, flash, firmware-test, firmware-size, firmware-check (generated
 # files + app/main.cc syntax against SDK stubs), firmware-clean.
 # Variables (command line or environment):
-#   CORALMICRO_DIR       coralmicro SDK checkout (board build and flash only)
+#   CORALMICRO_DIR       coralmicro SDK checkout (board build and flash only); default
+#                        ../shared/coralmicro-sdk when that exists
 #   FIRMWARE_GENERATED   folder with the generated headers/models; default
 #                        $(OUT)/firmware when it holds frontend_config.h, else
 #                        firmware/generated_example (placeholders)
-#   EDGESER_MODELS       linked (default: model_*.cc arrays) | lfs (.tflite files on the board)
+#   EDGESER_MODELS       lfs (.tflite files on the board; the default when the folder has
+#                        them) | linked (model_*.cc arrays in ITCM: only placeholders fit)
+#   JOBS                 parallel compile jobs (default: the number of cores)
 #   BENCHMARK            N > 0: benchmark build that prints BENCH lines after N decisions
 #   EDGESER_DEFINES      extra -D settings, e.g. "EDGESER_SMOOTHING_MODE=1"
 #   FLASH_ARGS           extra flashtool.py arguments, e.g. "--serial 1234abcd"
@@ -17,8 +20,14 @@ FIRMWARE_MAKE = $(MAKE) --no-print-directory -C firmware GENERATED="$(abspath $(
 
 .PHONY: firmware flash firmware-test firmware-size firmware-check firmware-clean
 
+# A run's export (FIRMWARE_GENERATED = $(OUT)/firmware): the link's bytes per memory
+# are recorded in the run (link_map.json) and shown in its report.
 firmware:
 	@$(FIRMWARE_MAKE) app
+	@if [ "$(abspath $(FIRMWARE_GENERATED))" = "$(abspath $(OUT)/firmware)" ] && [ -x .venv/bin/edgeser ]; then \
+	  .venv/bin/edgeser memory --link-map firmware/build/board/output.map --run $(OUT) >/dev/null && \
+	  echo "link figures recorded in $(OUT)/link_map.json"; \
+	fi
 
 flash:
 	@$(FIRMWARE_MAKE) flash

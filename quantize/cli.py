@@ -62,17 +62,33 @@ def check(
 
 
 def memory(
-    models: List[Path] = typer.Argument(..., help="int8 .tflite files (all shipped together)."),
+    models: Optional[List[Path]] = typer.Argument(None, help="int8 .tflite files (all shipped together)."),
     recipe: Optional[Path] = typer.Option(None, help="Recipe giving the FrontendConfig and the budget (defaults otherwise)."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    link_map: Optional[Path] = typer.Option(
+        None, help="GNU ld map of a board build (firmware/build/board/output.map): bytes per RT1176 memory."
+    ),
+    run_dir: Optional[Path] = typer.Option(
+        None, "--run", help="With --link-map: record the figures in this run folder (link_map.json, in its report)."
+    ),
 ) -> None:
-    """Measure flash and TFLite-Micro arena per model; exit 1 when the total is over the budget."""
+    """Measure flash and TFLite-Micro arena per model, or a board build's memories from its link map.
+
+    Exit 1 when the models' total is over the budget or a memory of the link overflows.
+    """
+    console = Console()
+    if link_map is not None:
+        _memory_link_map(console, link_map, run_dir, json_out)
+        if not models:
+            return
+    if not models:
+        console.print("[red]error:[/red] give int8 .tflite files, or --link-map")
+        raise typer.Exit(2)
     from edgeser.frontend import FrontendConfig
     from edgeser.quantize.edgetpu_check import NotATFLiteModel
     from edgeser.quantize.memory import format_memory_table, frontend_working_bytes, memory_report
     from edgeser.recipe import BudgetSettings
 
-    console = Console()
     rec = _load_recipe(console, recipe)
     frontend = FrontendConfig() if rec is None else rec.frontend
     budget = BudgetSettings() if rec is None else rec.budget
@@ -91,6 +107,34 @@ def memory(
     else:
         console.print(format_memory_table(report))
     if report.over_budget:
+        raise typer.Exit(1)
+
+
+def _memory_link_map(console: Console, link_map: Path, run_dir: Optional[Path], json_out: bool) -> None:
+    """Print (and with ``run_dir`` record) the per-memory figures of a board link."""
+    from edgeser.quantize.link_map import format_table, memory_use, parse_link_map, to_json
+    from edgeser.rundir import RunDir, RunDirError
+
+    try:
+        use = memory_use(*parse_link_map(link_map.read_text(encoding="utf-8", errors="replace")))
+    except (OSError, ValueError) as exc:
+        console.print(f"[red]error:[/red] {link_map}: {exc}")
+        raise typer.Exit(1)
+    doc = {"link_map": str(link_map), "memories": to_json(use)}
+    if json_out:
+        print(json.dumps(doc, indent=2))
+    else:
+        print(format_table(use))
+    if run_dir is not None:
+        try:
+            RunDir.open(run_dir).write_json("link_map.json", doc, "firmware")
+        except RunDirError as exc:
+            console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(1)
+        console.print(f"recorded in {run_dir / 'link_map.json'}")
+    over = [m.memory for m in use.values() if m.used > m.size]
+    if over:
+        console.print(f"[red]error:[/red] {', '.join(over)} overflowed")
         raise typer.Exit(1)
 
 

@@ -335,7 +335,7 @@ def test_inconsistent_generated_headers_fail_the_build(tmp_path: Path, build_dir
 
 def test_board_build_without_sdk_explains(tmp_path: Path):
     env = {k: v for k, v in os.environ.items() if k != "CORALMICRO_DIR"}
-    result = _make("app", f"BUILD={tmp_path}", env=env)
+    result = _make("app", f"BUILD={tmp_path}", "CORALMICRO_DIR=", env=env)  # empty: no shared SDK default
     assert result.returncode != 0
     message = result.stderr
     assert "cannot build the board app" in message and "CORALMICRO_DIR is not set" in message
@@ -361,7 +361,7 @@ def test_cmake_project_builds_against_fake_sdk(tmp_path: Path):
         capture_output=True, text=True, timeout=300,
     )
     assert configure.returncode == 0, configure.stdout + configure.stderr
-    compiled = subprocess.run(["cmake", "--build", str(build), "-j"], capture_output=True, text=True, timeout=600)
+    compiled = subprocess.run(["cmake", "--build", str(build), "-j2"], capture_output=True, text=True, timeout=600)
     assert compiled.returncode == 0, compiled.stdout + compiled.stderr
     assert (build / "edgeser_app").exists()
     # a folder without the generated headers is refused at configure time

@@ -26,6 +26,7 @@
 #include "third_party/freertos_kernel/include/task.h"
 #include "third_party/tflite-micro/tensorflow/lite/experimental/microfrontend/lib/frontend.h"
 #include "third_party/tflite-micro/tensorflow/lite/experimental/microfrontend/lib/frontend_util.h"
+#include "third_party/tflite-micro/tensorflow/lite/micro/micro_error_reporter.h"
 #include "third_party/tflite-micro/tensorflow/lite/micro/micro_interpreter.h"
 #include "third_party/tflite-micro/tensorflow/lite/micro/micro_mutable_op_resolver.h"
 
@@ -51,6 +52,7 @@ extern const unsigned int edgeser_fusion_model_crc32;
 // Portable core.
 #include "edgeser/crc32.h"
 #include "edgeser/feature_window.h"
+#include "edgeser/frontend_setup.h"
 #include "edgeser/pooling.h"
 #include "edgeser/postprocess.h"
 #include "edgeser/quant.h"
@@ -70,8 +72,14 @@ using namespace edgeser;
 using namespace edgeser::config;
 
 // ------------------------------------------------------------------ storage
-// The tensor arena: placement chosen by memory_plan.h (OCRAM vs SDRAM).
+// The tensor arena: placement chosen by memory_plan.h. The SDK's Cortex-M7 linker
+// script (MIMXRT1176xxxxx_cm7_ram.ld) has a .sdram_bss section but no .ocram_bss
+// (only the CM4 script has one), so OCRAM needs a linker script of your own that
+// adds it: build with EDGESER_LINKER_HAS_OCRAM_BSS=1 to say so.
 #if EDGESER_ARENA_IN_OCRAM
+#if !EDGESER_LINKER_HAS_OCRAM_BSS
+#error "memory_plan.h puts the arena in OCRAM, but the SDK's M7 linker script has no .ocram_bss section: regenerate memory_plan.h (EDGESER_ARENA_IN_OCRAM 0) or link with your own script and EDGESER_LINKER_HAS_OCRAM_BSS=1"
+#endif
 STATIC_TENSOR_ARENA_IN_OCRAM(g_arena, EDGESER_ARENA_BYTES);
 #else
 STATIC_TENSOR_ARENA_IN_SDRAM(g_arena, EDGESER_ARENA_BYTES);
@@ -193,7 +201,10 @@ void SetUpModel(Model* m, int slot, const tflite::MicroOpResolver& resolver) {
              static_cast<unsigned long>(model->version()), TFLITE_SCHEMA_VERSION);
     Fatal(g_line);
   }
-  m->interpreter = new (g_interp_storage[slot]) tflite::MicroInterpreter(model, resolver, m->arena, m->arena_bytes);
+  // The SDK's pinned TFLite-Micro (2022-07) takes the ErrorReporter as the 5th argument, with no default.
+  static tflite::MicroErrorReporter error_reporter;
+  m->interpreter = new (g_interp_storage[slot])
+      tflite::MicroInterpreter(model, resolver, m->arena, m->arena_bytes, &error_reporter);
   if (m->interpreter->AllocateTensors() != kTfLiteOk) {
     snprintf(g_line, sizeof(g_line),
              "model %s: AllocateTensors failed in its %u-byte arena slice (memory_plan.h too small: rerun the "
@@ -366,21 +377,7 @@ bool AudioCallback(void* /*ctx*/, const int32_t* samples, size_t num_samples) {
   // uses them (config_check.h: EDGESER_FRONTEND_C_* or the same derivation).
   FrontendConfig fc;
   FrontendFillConfigWithDefaults(&fc);
-  fc.window.size_ms = kFrontendC.window_size_ms;
-  fc.window.step_size_ms = kFrontendC.window_step_ms;
-  fc.filterbank.num_channels = kFrontendC.num_channels;
-  fc.filterbank.lower_band_limit = kFrontendC.lower_band_limit;
-  fc.filterbank.upper_band_limit = kFrontendC.upper_band_limit;
-  fc.noise_reduction.smoothing_bits = kFrontendC.smoothing_bits;
-  fc.noise_reduction.even_smoothing = kFrontendC.even_smoothing;
-  fc.noise_reduction.odd_smoothing = kFrontendC.odd_smoothing;
-  fc.noise_reduction.min_signal_remaining = kFrontendC.min_signal_remaining;
-  fc.pcan_gain_control.enable_pcan = kFrontendC.enable_pcan;
-  fc.pcan_gain_control.strength = kFrontendC.pcan_strength;
-  fc.pcan_gain_control.offset = kFrontendC.pcan_offset;
-  fc.pcan_gain_control.gain_bits = kFrontendC.gain_bits;
-  fc.log_scale.enable_log = kFrontendC.enable_log;
-  fc.log_scale.scale_shift = kFrontendC.scale_shift;
+  FillFrontendConfig(kFrontendC, &fc);
   static FrontendState frontend;
   if (!FrontendPopulateState(&fc, &frontend, kSampleRate)) Fatal("FrontendPopulateState failed");
   const Int8Mapping mapping{EDGESER_FRONTEND_INT8_SCALE_NUM, EDGESER_FRONTEND_INT8_SCALE_DEN,

@@ -41,6 +41,12 @@
 #endif
 
 // Usable on-chip RAM for the tensor arena (coralmicro: "max of 1.25 MB").
+// 1: the linker script has an .ocram_bss section (the SDK's M7 script has none; its
+// CM4 script has). Only then may memory_plan.h put the arena in OCRAM.
+#ifndef EDGESER_LINKER_HAS_OCRAM_BSS
+#define EDGESER_LINKER_HAS_OCRAM_BSS 0
+#endif
+
 #ifndef EDGESER_OCRAM_ARENA_LIMIT_BYTES
 #define EDGESER_OCRAM_ARENA_LIMIT_BYTES (1280u * 1024u)
 #endif

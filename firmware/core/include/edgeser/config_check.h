@@ -14,6 +14,7 @@
 #include "memory_plan.h"
 #include "model_io.h"
 #include "edgeser/app_config.h"
+#include "edgeser/frontend_setup.h"
 #include "edgeser/schedule.h"
 
 namespace edgeser {
@@ -54,15 +55,7 @@ static_assert(EDGESER_FRONTEND_UPPER_BAND_HZ <= EDGESER_FRONTEND_SAMPLE_RATE / 2
 // three coefficients 0 (the stage then passes the signal through). The
 // exporter writes these as EDGESER_FRONTEND_C_*; older headers without them
 // get the same derivation here.
-struct FrontendCSettings {
-  int window_size_ms, window_step_ms, num_channels;
-  float upper_band_limit, lower_band_limit;
-  int smoothing_bits;
-  float even_smoothing, odd_smoothing, min_signal_remaining;
-  int enable_pcan;
-  float pcan_strength, pcan_offset;
-  int gain_bits, enable_log, scale_shift;
-};
+// (FrontendCSettings: edgeser/frontend_setup.h)
 #ifdef EDGESER_FRONTEND_C_SMOOTHING_BITS
 constexpr FrontendCSettings kFrontendC = {
     EDGESER_FRONTEND_C_WINDOW_SIZE, EDGESER_FRONTEND_C_WINDOW_STEP, EDGESER_FRONTEND_C_NUM_CHANNELS,

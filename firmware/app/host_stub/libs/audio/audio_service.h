@@ -19,10 +19,13 @@ class AudioDriver {
   template <size_t N, size_t M>
   explicit AudioDriver(AudioDriverBuffers<N, M>& buffers);
 };
-using AudioServiceCallback = bool (*)(void* ctx, const int32_t* samples, size_t num_samples);
 class AudioService {
  public:
+  using Callback = bool (*)(void* ctx, const int32_t* samples, size_t num_samples);
   AudioService(AudioDriver* driver, const AudioDriverConfig& config, int task_priority, int drop_first_samples_ms);
-  int AddCallback(void* ctx, AudioServiceCallback cb);
+  AudioService(const AudioService&) = delete;
+  AudioService& operator=(const AudioService&) = delete;
+  ~AudioService();
+  int AddCallback(void* ctx, Callback fn);
 };
 }  // namespace coralmicro
