@@ -2,6 +2,8 @@
 
 ``path`` is relative to the CSV's folder (absolute paths are kept). A header row is
 required. Missing speakers become ``"unknown"``; gender must be male/female/empty.
+A relative ``path`` must stay inside the folder, and a label must be a valid class
+name (``corpora.labels.label_problem``); other rows are reported and skipped.
 The demo corpus (see demo.py) is read by this reader.
 """
 
@@ -10,7 +12,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from edgeser.corpora.labels import normalise
+from edgeser.corpora.labels import label_problem, normalise
 from edgeser.corpora.types import CorpusLayoutError, CorpusReadResult, Utterance, check_files, require_dir
 
 REQUIRED = ("path", "label")
@@ -38,7 +40,14 @@ def read_generic(root: str | Path, csv_name: str = "labels.csv", corpus: str = "
             if not raw or not label:
                 problems.append((f"{csv_path}:{line}", "row without path or label"))
                 continue
+            problem = label_problem(label)
+            if problem:
+                problems.append((f"{csv_path}:{line}", problem))
+                continue
             path = Path(raw) if Path(raw).is_absolute() else root / raw
+            if not Path(raw).is_absolute() and not path.resolve().is_relative_to(root.resolve()):
+                problems.append((f"{csv_path}:{line}", f"path {raw!r} points outside the corpus folder {root}"))
+                continue
             gender = (row.get("gender") or "").strip().lower() or None
             if gender not in (None, "male", "female"):
                 problems.append((str(path), f"gender {gender!r} is not male/female"))

@@ -10,6 +10,7 @@ outside the set (``boredom``, ``frustrated`` …) are dropped.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from typing import Iterable, Mapping
 
@@ -39,6 +40,26 @@ SYNONYMS: dict[str, str] = {
     "oth": "other", "other": "other",
     "xxx": "unknown", "unknown": "unknown",
 }
+
+
+LABEL_MAX_CHARS = 32
+_LABEL = re.compile(r"\w[\w .+-]*")
+
+
+def label_problem(label: str) -> str | None:
+    """Why ``label`` cannot be a class name, or None when it can.
+
+    A class name travels into file names, JSON, the report and the firmware's C
+    headers, so it is 1-32 characters: letters (any script), digits, ``_``, and inside
+    also space, ``.``, ``+`` and ``-``. No control characters, quotes or backslashes.
+    """
+    if not label:
+        return "empty label"
+    if len(label) > LABEL_MAX_CHARS:
+        return f"label {label[:40]!r}... is longer than {LABEL_MAX_CHARS} characters"
+    if not _LABEL.fullmatch(label):
+        return f"label {label!r} has characters outside letters, digits, '_', and inner ' .+-'"
+    return None
 
 
 def normalise(label: str) -> str:

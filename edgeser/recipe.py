@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -48,7 +49,7 @@ class DataSettings:
             value = getattr(self, name)
             known = ALIASES.get(value.lower(), value.lower()) in corpus_names()
             check(known, name, f"unknown corpus {value!r} (known: {', '.join(corpus_names())})")
-        check(self.clip_seconds > 0, "clip_seconds", f"must be positive, got {self.clip_seconds}")
+        check(0 < self.clip_seconds <= 60, "clip_seconds", f"must be in (0, 60] s, got {self.clip_seconds}")
         check(
             self.keyword_window_seconds > 0,
             "keyword_window_seconds",
@@ -84,7 +85,7 @@ class BudgetSettings:
             "memory_goal_bytes",
             f"must be positive and at most memory_bytes ({self.memory_bytes}), got {self.memory_goal_bytes}",
         )
-        check(self.latency_ms > 0, "latency_ms", f"must be positive, got {self.latency_ms}")
+        check(0 < self.latency_ms <= 60_000, "latency_ms", f"must be in (0, 60000] ms, got {self.latency_ms}")
 
 
 @dataclass(frozen=True)
@@ -147,7 +148,7 @@ class Recipe:
 
     def __post_init__(self) -> None:
         check(bool(self.name) and "/" not in self.name, "name", f"must be a non-empty folder name, got {self.name!r}")
-        check(self.seed >= 0, "seed", f"must be non-negative, got {self.seed}")
+        check(0 <= self.seed <= 2**32 - 1, "seed", f"must be in 0..2**32-1 (numpy's seed range), got {self.seed}")
 
     def to_dict(self) -> dict[str, Any]:
         return to_mapping(self)
@@ -171,16 +172,55 @@ def recipe_from_dict(data: Mapping[str, Any], source: str = "recipe") -> Recipe:
     return from_mapping(Recipe, data)
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """YAML for recipes: safe, no duplicate keys, and ``1e9`` / ``2.0e-4`` read as numbers
+    (YAML 1.1 would read them as strings)."""
+
+
+def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    loader.flatten_mapping(node)
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        line = key_node.start_mark.line + 1
+        if key in seen:
+            raise SettingsError(str(key), f"duplicate key (lines {seen[key]} and {line})")
+        seen[key] = line
+    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_StrictLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float", re.compile(r"^[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)[eE][-+]?[0-9]+$"), list("-+0123456789.")
+)
+
+
+def parse_recipe_text(text: str, source: str = "recipe") -> Any:
+    """The YAML data of a recipe's text (strict: see :class:`_StrictLoader`)."""
+    try:
+        return yaml.load(text, Loader=_StrictLoader)
+    except yaml.YAMLError as exc:
+        raise SettingsError("", f"{source}: not valid YAML ({exc})") from None
+
+
 def load_recipe(path: str | Path) -> Recipe:
     """Read and validate a recipe file. Raises SettingsError naming the file and key."""
     path = Path(path)
     if not path.is_file():
-        raise SettingsError("", f"{path}: recipe file not found")
+        what = "is a folder, not a recipe file" if path.is_dir() else "recipe file not found"
+        raise SettingsError("", f"{path}: {what}")
+    raw = path.read_bytes()
     try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise SettingsError("", f"{path}: not valid YAML ({exc})") from None
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SettingsError("", f"{path}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})") from None
     try:
-        return recipe_from_dict(data or {}, str(path))
+        data = parse_recipe_text(text, str(path))
+    except SettingsError as exc:
+        raise SettingsError(exc.path, f"{exc.reason} (in {path})") from None
+    if data is None:
+        raise SettingsError("", f"{path}: the recipe is empty (it needs at least `name:`; see configs/demo.yaml)")
+    try:
+        return recipe_from_dict(data, str(path))
     except SettingsError as exc:
         raise SettingsError(exc.path, f"{exc.reason} (in {path})") from None

@@ -6,7 +6,8 @@ one from a nested ``dict`` and refuses, with the dotted path of the offending ke
 * a key the dataclass does not declare (``frontend.num_chanels: unknown key``),
 * a value of the wrong type (``frontend.window_ms: expected int, got str``),
 * an impossible value, reported by the dataclass' own ``__post_init__`` raising
-  :class:`SettingsError` (``frontend.upper_band_hz: 9000 is above Nyquist``).
+  :class:`SettingsError` (``frontend.upper_band_hz: 9000 is above Nyquist``);
+  whatever the class, a float must be finite and an int within ``INT_LIMIT``.
 
 Dataclasses validate themselves in ``__post_init__`` by calling :func:`check`,
 so a settings object that exists is a valid one, whoever built it.
@@ -15,11 +16,14 @@ so a settings object that exists is a valid one, whoever built it.
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from typing import Any, Mapping, TypeVar
 
 T = TypeVar("T")
+# No integer setting means anything beyond this (seeds are 32-bit; byte budgets < 4 GB).
+INT_LIMIT = 2**32 - 1
 
 
 class SettingsError(ValueError):
@@ -96,12 +100,18 @@ def _convert(value: Any, tp: Any, path: str) -> Any:
             raise SettingsError(path, f"expected true/false, got {value!r}")
         return value
     if tp is int:
+        if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+            value = int(value)  # 1.0e6 bytes, written in exponent form
         if isinstance(value, bool) or not isinstance(value, int):
             raise SettingsError(path, f"expected int, got {type(value).__name__} {value!r}")
+        if abs(value) > INT_LIMIT:
+            raise SettingsError(path, f"{value} is out of range (|value| <= {INT_LIMIT})")
         return value
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise SettingsError(path, f"expected a number, got {type(value).__name__} {value!r}")
+        if not math.isfinite(float(value)):
+            raise SettingsError(path, f"must be a finite number, got {value!r}")
         return float(value)
     if tp is str:
         if not isinstance(value, str):
@@ -122,6 +132,11 @@ def from_mapping(cls: type[T], data: Mapping[str, Any], path: str = "") -> T:
     if unknown:
         where = f"{path}.{unknown[0]}" if path else str(unknown[0])
         raise SettingsError(where, f"unknown key (known keys: {', '.join(sorted(fields))})")
+    missing = [n for n, f in fields.items() if n not in data
+               and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+    if missing:
+        where = f"{path}.{missing[0]}" if path else missing[0]
+        raise SettingsError(where, f"required key is missing (required: {', '.join(missing)})")
     kwargs = {}
     for name, value in data.items():
         sub = f"{path}.{name}" if path else name

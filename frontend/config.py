@@ -55,7 +55,8 @@ class FrontendConfig:
     int8_offset: int = -128
 
     def __post_init__(self) -> None:
-        check(self.sample_rate > 0, "sample_rate", f"must be positive, got {self.sample_rate}")
+        check(4000 <= self.sample_rate <= 48000, "sample_rate", f"must be in 4000..48000 Hz, got {self.sample_rate}")
+        check(self.window_ms <= 256, "window_ms", f"must be at most 256 ms (a frame, not a clip), got {self.window_ms}")
         check(self.window_ms > 0, "window_ms", f"must be positive, got {self.window_ms}")
         check(self.stride_ms > 0, "stride_ms", f"must be positive, got {self.stride_ms}")
         check(
@@ -70,6 +71,9 @@ class FrontendConfig:
             f"{self.stride_ms} ms is longer than the window ({self.window_ms} ms)",
         )
         check(self.num_channels >= 1, "num_channels", f"must be at least 1, got {self.num_channels}")
+        check(self.num_channels <= min(256, self.fft_size // 2), "num_channels",
+              f"{self.num_channels} is more than the {self.fft_size // 2} FFT bins of a {self.window_ms} ms window "
+              "can fill (and at most 256)")
         nyquist = self.sample_rate / 2
         check(self.lower_band_hz > 0, "lower_band_hz", f"must be positive, got {self.lower_band_hz}")
         check(

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from edgeser import atomic
+from edgeser.c_strings import c_string, parse_c_string
 from edgeser.frontend.config import FrontendConfig
 from edgeser.frontend.microfrontend import op_attributes
 
@@ -46,7 +47,7 @@ def _c_literal(value: Any) -> str:
             text += ".0"
         return text
     if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return c_string(value)
     raise TypeError(f"cannot write {value!r} as a C literal")
 
 
@@ -95,7 +96,7 @@ _DEFINE = re.compile(r'^\s*#define\s+' + PREFIX + r'(\w+)\s+(".*?(?<!\\)"|\S+)')
 
 def _parse_literal(text: str) -> Any:
     if text.startswith('"'):
-        return text[1:-1].replace('\\"', '"').replace("\\\\", "\\")
+        return parse_c_string(text)
     if re.fullmatch(r"[-+]?\d+", text):
         return int(text)
     return float(text)

@@ -81,11 +81,15 @@ class AcousticConfig:
         if self.stem == "conv2d":
             check(self.subsample % 4 == 0, "subsample", f"must be a multiple of 4 with stem conv2d, got {self.subsample}")
             check(self.stem_channels >= 1, "stem_channels", f"must be positive, got {self.stem_channels}")
+        for f in ("num_frames", "num_channels", "d_model", "num_heads", "ff_dim", "num_classes", "embedding_dim"):
+            check(getattr(self, f) >= 1, f, f"must be positive, got {getattr(self, f)}")
+        for f, most in (("num_frames", 6000), ("num_channels", 256), ("d_model", 1024), ("num_heads", 64),
+                        ("ff_dim", 4096), ("num_classes", 256), ("embedding_dim", 1024), ("num_layers", 32),
+                        ("stem_channels", 256), ("subsample", 64)):
+            check(getattr(self, f) <= most, f, f"{getattr(self, f)} is beyond what fits the board (at most {most})")
         check(self.d_model % self.num_heads == 0, "d_model",
               f"{self.d_model} must be divisible by num_heads={self.num_heads}")
         check(_is_2_3_smooth(self.subsample), "subsample", f"must be a product of 2s and 3s, got {self.subsample}")
-        for f in ("num_frames", "num_channels", "d_model", "num_heads", "ff_dim", "num_classes", "embedding_dim"):
-            check(getattr(self, f) >= 1, f, f"must be positive, got {getattr(self, f)}")
         check(self.num_layers >= 0, "num_layers", f"must be >= 0, got {self.num_layers}")
         check(0.0 <= self.dropout < 1.0, "dropout", f"must be in [0, 1), got {self.dropout}")
 

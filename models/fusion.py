@@ -31,7 +31,7 @@ class FusionConfig:
 
     def __post_init__(self) -> None:
         for f in ("acoustic_dim", "keyword_dim", "hidden_dim", "num_classes"):
-            check(getattr(self, f) >= 1, f, f"must be positive, got {getattr(self, f)}")
+            check(1 <= getattr(self, f) <= 4096, f, f"must be in 1..4096, got {getattr(self, f)}")
         check(0.0 <= self.dropout < 1.0, "dropout", f"must be in [0, 1), got {self.dropout}")
 
 

@@ -45,6 +45,10 @@ class KwsConfig:
         check(all(s in (1, 2) for s in self.strides), "strides", f"must be 1 or 2, got {self.strides}")
         for f in ("num_frames", "num_channels", "num_keywords", "embedding_dim"):
             check(getattr(self, f) >= 1, f, f"must be positive, got {getattr(self, f)}")
+        for f, most in (("num_frames", 2000), ("num_channels", 256), ("num_keywords", 1000), ("embedding_dim", 1024)):
+            check(getattr(self, f) <= most, f, f"{getattr(self, f)} is beyond what fits the board (at most {most})")
+        check(len(self.channels) <= 16 and max(self.channels) <= 1024, "channels",
+              f"at most 16 blocks of at most 1024 channels, got {self.channels}")
         check(0.0 <= self.dropout < 1.0, "dropout", f"must be in [0, 1), got {self.dropout}")
 
     @property

@@ -103,8 +103,8 @@ class TrainSettings:
     loss: LossSettings = field(default_factory=LossSettings)  # the loss terms and their weights
 
     def __post_init__(self) -> None:
-        check(self.epochs >= 1, "epochs", f"must be at least 1, got {self.epochs}")
-        check(self.batch_size >= 1, "batch_size", f"must be at least 1, got {self.batch_size}")
+        check(1 <= self.epochs <= 10_000, "epochs", f"must be in 1..10000, got {self.epochs}")
+        check(1 <= self.batch_size <= 4096, "batch_size", f"must be in 1..4096, got {self.batch_size}")
         check(self.learning_rate > 0, "learning_rate", f"must be positive, got {self.learning_rate}")
         check(self.patience >= 1, "patience", f"must be at least 1, got {self.patience}")
         check(0 <= self.label_smoothing < 1, "label_smoothing", f"must be in [0, 1), got {self.label_smoothing}")

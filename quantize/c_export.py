@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Sequence
 
 from edgeser.atomic import write_text
+from edgeser.c_strings import c_string
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -96,10 +97,6 @@ def c_array_header(name: str, length: int, crc32: int) -> str:
     )
 
 
-def _c_string(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 def io_header(name: str, inputs: Sequence[TensorQuant], outputs: Sequence[TensorQuant], labels: Sequence[str] | None) -> str:
     """``NAME_io.h``: per input/output scale, zero point, rank, shape, element count; labels."""
     _check_name(name)
@@ -131,7 +128,7 @@ def io_header(name: str, inputs: Sequence[TensorQuant], outputs: Sequence[Tensor
     labels = list(labels or [])
     out += ["", f"#define {name.upper()}_NUM_LABELS {len(labels)}"]
     if labels:
-        out.append(f"static const char* const {name}_labels[] = {{{', '.join(_c_string(l) for l in labels)}}};")
+        out.append(f"static const char* const {name}_labels[] = {{{', '.join(c_string(l) for l in labels)}}};")
     out += ["", f"#endif  // {guard}", ""]
     return "\n".join(out)
 

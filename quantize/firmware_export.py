@@ -33,6 +33,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from edgeser import atomic
+from edgeser.c_strings import c_string
 
 __all__ = [
     "DEVICE_MODELS",
@@ -190,19 +191,6 @@ def render_model_io_h(run, decision_hop: int | None = None, sources: Mapping[str
 
 
 # ------------------------------------------------------------------ labels.h
-def _c_string(text: str) -> str:
-    out = []
-    for byte in text.encode("utf-8"):
-        ch = chr(byte)
-        if ch in '\\"':
-            out.append("\\" + ch)
-        elif 0x20 <= byte < 0x7F and ch != "?":  # '?' escaped: no trigraphs
-            out.append(ch)
-        else:
-            out.append(f"\\{byte:03o}")
-    return '"' + "".join(out) + '"'
-
-
 def render_labels_h(labels: Sequence[str]) -> str:
     """labels.h: the emotion classes in the fusion head's output order."""
     labels = [str(label) for label in labels]
@@ -214,7 +202,7 @@ def render_labels_h(labels: Sequence[str]) -> str:
         "// index i of the logits is EDGESER_EMOTION_LABELS[i].\n"
         "#ifndef EDGESER_GENERATED_LABELS_H_\n#define EDGESER_GENERATED_LABELS_H_\n\n"
         f"#define EDGESER_NUM_EMOTIONS {len(labels)}\n"
-        f"#define EDGESER_EMOTION_LABELS {{{', '.join(_c_string(label) for label in labels)}}}\n\n"
+        f"#define EDGESER_EMOTION_LABELS {{{', '.join(c_string(label) for label in labels)}}}\n\n"
         "#endif  // EDGESER_GENERATED_LABELS_H_\n"
     )
 

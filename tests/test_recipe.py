@@ -49,7 +49,7 @@ def test_presets_match_micro_speech_values():
         ({"frontend": {"upper_band_hz": 9000}}, "frontend.upper_band_hz", "above Nyquist"),
         ({"frontend": {"preset": "nope"}}, "frontend.preset", "unknown preset"),
         ({"frontend": {"noise_reduction": "yes"}}, "frontend.noise_reduction", "true/false"),
-        ({"data": {"clip_seconds": 0}}, "data.clip_seconds", "must be positive"),
+        ({"data": {"clip_seconds": 0}}, "data.clip_seconds", "must be in (0, 60] s"),
         ({"budget": {"memory_goal_bytes": 2_000_000}}, "budget.memory_goal_bytes", "at most memory_bytes"),
         ({"seed": 1.5}, "seed", "expected int"),
     ],
