@@ -78,8 +78,9 @@ def markdown_table(doc: dict[str, Any]) -> str:
 
 def write_bench(run: RunDir, runs: int = 50, warmup: int = 5) -> dict[str, Any]:
     doc = bench_run(run.path, runs=runs, warmup=warmup)
-    run.write_json("bench.json", doc, "bench")
-    run.write_text("bench.md", markdown_table(doc), "bench")
+    with run.locked():
+        run.write_json("bench.json", doc, "bench", sources=run.model_files())
+        run.write_text("bench.md", markdown_table(doc), "bench")
     return doc
 
 

@@ -1,7 +1,8 @@
 """Atomic file writes: a temp file in the same folder, then ``os.replace``.
 
 A reader never sees a half-written file, and a write that fails leaves the
-previous file (if any) untouched and no temp file behind.
+previous file (if any) untouched and no temp file behind. The file gets the mode
+an ordinary ``open()`` would (0666 minus the umask), not ``mkstemp``'s 0600.
 """
 
 from __future__ import annotations
@@ -17,6 +18,13 @@ from typing import Any, Iterator
 import numpy as np
 
 
+def _default_mode() -> int:
+    """0o666 minus the process umask: the mode an ordinary open() would give a new file."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temp path beside ``path``; on success it is renamed onto ``path``."""
@@ -27,6 +35,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     tmp = Path(tmp_name)
     try:
         yield tmp
+        os.chmod(tmp, _default_mode())  # mkstemp made it 0600; keep the umask's choice instead
         os.replace(tmp, path)
     finally:
         if tmp.exists():

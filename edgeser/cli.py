@@ -143,9 +143,18 @@ def quantize(run_dir: Path = typer.Argument(..., help="A run folder made by `edg
     except RunDirError as exc:
         Console(stderr=True).print(f"[red]{exc}[/red]")
         raise typer.Exit(1)
-    missing = [s.name for s in TRAIN_STAGES if not run.stage_done(s.name)]
+    missing = {s.name: run.stage_status(s.name) for s in TRAIN_STAGES if not run.stage_done(s.name)}
+    if missing and run.recipe_changed:
+        Console(stderr=True).print(
+            f"[red]{run_dir}: recipe.yaml changed after training (the run was made with recipe sha256 "
+            f"{run.recipe_changed[:12]}, the file now hashes to {run.recipe_sha256[:12]}), so its models do not "
+            f"belong to it; restore recipe.yaml, or retrain: edgeser train --recipe {run_dir}/recipe.yaml "
+            f"--out {run_dir} --force[/red]", soft_wrap=True)
+        raise typer.Exit(1)
     if missing:
-        Console(stderr=True).print(f"[red]{run_dir}: training is not finished ({', '.join(missing)}); run `edgeser train` first[/red]")
+        why = "; ".join(f"{name}: {reason}" for name, reason in missing.items())
+        Console(stderr=True).print(f"[red]{run_dir}: the training stages are not done ({why}); "
+                                   "run `edgeser train` first[/red]", soft_wrap=True)
         raise typer.Exit(1)
     _run(run, TRAIN_STAGES + QUANTIZE_STAGES)  # the done training stages are skipped
 
@@ -171,7 +180,16 @@ def demo(
 
 
 def main() -> None:
-    app()
+    """The ``edgeser`` command. Exit codes: 0 success, 1 bad input or a failed check, 2 usage
+    errors and missing optional tools, 130 interrupted. A run folder or recipe that cannot be
+    used ends with one line naming it, never a traceback."""
+    from edgeser.rundir import RunDirError
+
+    try:
+        app()
+    except (RunDirError, SettingsError) as exc:
+        Console(stderr=True).print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence, Union
@@ -92,11 +93,26 @@ class ReportError(ValueError):
     """The run folder cannot be reported on; the message names the file and the problem."""
 
 
+class StaleResult(Exception):
+    """A recorded result no longer describes the run (made by an earlier recipe or model)."""
+
+
 def load_json(run_dir: Path, relpath: str) -> Any:
-    """The parsed JSON at ``run_dir/relpath``, or None when absent; a clear error when unreadable."""
+    """The parsed JSON at ``run_dir/relpath``, or None when absent; a clear error when unreadable.
+
+    Raises :class:`StaleResult` when the manifest says the file was made by an earlier
+    recipe or from models that have changed since (``rundir.stale_reason``).
+    """
+    from edgeser.rundir import MANIFEST, stale_reason
+
     path = Path(run_dir) / relpath
     if not path.is_file():
         return None
+    if relpath != MANIFEST:
+        manifest = load_json(run_dir, MANIFEST) or {}
+        why = stale_reason(manifest, Path(relpath).as_posix()) if isinstance(manifest, dict) else None
+        if why:
+            raise StaleResult(why)
     try:
         return json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -385,7 +401,15 @@ SECTIONS: tuple[Callable[[Path], Section], ...] = (
 
 def sections(run_dir: Path) -> list[Section]:
     """Every section of the report of ``run_dir``, in order."""
-    return [build(Path(run_dir)) for build in SECTIONS]
+    out = []
+    for build in SECTIONS:
+        try:
+            out.append(build(Path(run_dir)))
+        except StaleResult as exc:
+            name = build.__name__
+            out.append(Section(name, name.replace("_", " ").capitalize(), False,
+                               (Paragraph(f"Stale, not shown: {exc}; run the command that made it again."),)))
+    return out
 
 
 # -- rendering ---------------------------------------------------------------------------
@@ -457,32 +481,42 @@ def render_html(secs: Sequence[Section], title: str) -> str:
     return "\n".join(parts)
 
 
+_MD_SPECIAL = re.compile(r"([\\`*\[\]|])")
+
+
+def _md_text(text: str) -> str:
+    """Prose for Markdown: HTML-significant characters as entities (a name like
+    ``<img onerror=…>`` shows as text, never as markup), newlines kept."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _md_cell(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    """A table cell: :func:`_md_text`, Markdown's own specials backslash-escaped, one line."""
+    return _MD_SPECIAL.sub(r"\\\1", _md_text(text)).replace("\r", " ").replace("\n", " ")
 
 
 def _md_block(block: Block) -> str:
     if isinstance(block, Paragraph):
-        return block.text
+        return _md_text(block.text)
     if isinstance(block, TableBlock):
-        lines = [f"*{block.caption}*", ""] if block.caption else []
+        lines = [f"*{_md_cell(block.caption)}*", ""] if block.caption else []
         lines.append("| " + " | ".join(_md_cell(h) for h in block.header) + " |")
         lines.append("|" + "|".join("---" for _ in block.header) + "|")
         lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in block.rows]
         return "\n".join(lines)
     if isinstance(block, Images):
-        return "\n".join(f"![{cap}]({src})" for src, cap in block.items)
+        return "\n".join(f"![{_md_cell(cap)}]({urllib.parse.quote(src)})" for src, cap in block.items)
     if isinstance(block, Bar):
         marks = ", ".join(f"{t} {v:.3g} {block.unit}" for v, t in block.marks)
-        return f"{block.label}: {block.value:.3g} {block.unit} ({marks})"
+        return _md_text(f"{block.label}: {block.value:.3g} {block.unit} ({marks})")
     raise TypeError(f"unknown report block {block!r}")
 
 
 def render_markdown(secs: Sequence[Section], title: str) -> str:
     """The same report as Markdown (images as relative links)."""
-    parts = [f"# {title}"]
+    parts = [f"# {_md_cell(title)}"]
     for s in secs:
-        parts.append(f"## {s.title}")
+        parts.append(f"## {_md_cell(s.title)}")
         parts += [_md_block(b) for b in s.blocks]
     return "\n\n".join(parts) + "\n"
 

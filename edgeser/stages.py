@@ -42,17 +42,26 @@ class StageResult:
 def run_stages(run: RunDir, stages: list[Stage], console: Console | None = None) -> list[StageResult]:
     """Run ``stages`` in order in ``run``; returns one result per stage."""
     console = console or Console(stderr=True)
+    with run.locked():
+        return _run_locked(run, stages, console)
+
+
+def _run_locked(run: RunDir, stages: list[Stage], console: Console) -> list[StageResult]:
     results: list[StageResult] = []
     rerun = False  # once a stage runs, every later one does too: its inputs may have changed
     latest = ""  # finish time of the stages before; a stage finished before them is stale
     for number, stage in enumerate(stages, start=1):
         label = f"[{number}/{len(stages)}] {stage.name}"
         info = run.manifest()["stages"].get(stage.name, {})
-        if not rerun and run.stage_done(stage.name) and info.get("finished_at", "") >= latest:
+        why = run.stage_status(stage.name)
+        if not rerun and why is None and info.get("finished_at", "") >= latest:
             latest = info["finished_at"]
             console.print(f"[dim]{label}: done earlier ({info['seconds']:.1f} s), skipped[/dim]")
             results.append(StageResult(stage.name, float(info["seconds"]), True, info.get("summary", {})))
             continue
+        if info and not rerun:  # it had finished: say why it runs again
+            why = why or "an earlier stage finished after it"
+            console.print(f"[yellow]{label}: redone because {why}[/yellow]")
         rerun = True
         console.rule(f"{label}: {stage.description}")
         start = time.perf_counter()

@@ -193,7 +193,8 @@ def evaluate_run(run_dir: str | Path, corpus: str, data: str | Path, backend: st
         "seconds": round(time.perf_counter() - start, 2),
     }
     json_name = Path(out.name) / f"evaluate_{backend}.json"
-    run.write_json(json_name, result, stage)
+    with run.locked():
+        run.write_json(json_name, result, stage, sources=run.model_files())
     result["json"] = str(run.path / json_name)
     return result
 

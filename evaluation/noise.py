@@ -336,7 +336,8 @@ def noise_sweep(run_dir: str | Path, corpus: str, data: str | Path, settings: No
     result["plot"] = str(run.path / png)
     json_name = out / f"noise_{settings.backend}.json"
     result["json"] = str(run.path / json_name)
-    run.write_json(json_name, result, STAGE)
+    with run.locked():
+        run.write_json(json_name, result, STAGE, sources=run.model_files())
     return result
 
 
