@@ -97,7 +97,7 @@ def check_audio(path: str | Path, min_frames: int = 1) -> str | None:
     Detects a missing file, a folder, a zero-length file, a non-audio file
     (soundfile cannot parse the header) and a truncated/empty file (header
     present, fewer than ``min_frames`` frames, or data chunk shorter than the
-    header claims).
+    header claims); float files are read whole for NaN/inf or out-of-range samples.
     """
     import soundfile as sf
 
@@ -126,6 +126,18 @@ def check_audio(path: str | Path, min_frames: int = 1) -> str | None:
             claimed = _wav_data_chunk_size(path)
             if claimed is not None and claimed > stat.st_size:
                 return f"truncated: header claims {claimed} data bytes, file has {stat.st_size} bytes"
+    if info.subtype in ("FLOAT", "DOUBLE"):
+        # float samples can be NaN/inf or far outside [-1, 1], which load_audio refuses: read them
+        import numpy as np
+
+        try:
+            data, _ = sf.read(str(path), dtype="float64", always_2d=True)
+        except Exception as exc:
+            return f"not a readable audio file ({type(exc).__name__}: {str(exc).strip()[:120]})"
+        if not np.all(np.isfinite(data)):
+            return "contains NaN or infinite samples"
+        if data.size and float(np.max(np.abs(data))) > 1.01:
+            return f"has float samples up to {float(np.max(np.abs(data))):.3g}, outside [-1, 1]"
     return None
 
 
@@ -174,5 +186,6 @@ def require_dir(corpus: str, root: str | Path, expected: str) -> Path:
     """``root`` as a Path; raises :class:`CorpusLayoutError` when it is not a folder."""
     root = Path(root)
     if not root.is_dir():
-        raise CorpusLayoutError(corpus, root, f"{expected} (the folder does not exist)")
+        what = "is a file, not a folder" if root.exists() else "the folder does not exist"
+        raise CorpusLayoutError(corpus, root, f"{expected} ({what})")
     return root

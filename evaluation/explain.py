@@ -63,6 +63,12 @@ def _open_run(run_dir: Path, method: str, backend: str):
     return run
 
 
+# A clip quieter than this has no speech to explain; one shorter than this share of the
+# training clip length is explained with a warning (the model sees mostly padding).
+SILENCE_DBFS = -60.0
+MIN_SHARE_OF_CLIP = 0.25
+
+
 def clip_features(audio: np.ndarray, config, frames: int) -> tuple[np.ndarray, int, int]:
     """int16 audio -> (int8 model input ``[frames, C]``, offset of model frame 0 in the clip's frames, raw frames)."""
     from edgeser.datasets import fit_frames, silence_code
@@ -191,8 +197,18 @@ def explain_clip(
         raise ExplainError(str(exc)) from None
     if config.num_frames(len(audio)) == 0:
         raise ExplainError(f"{clip_path}: too short ({len(audio)} samples) for one {config.window_ms} ms frame")
+    rms_dbfs = 20 * np.log10(max(float(np.sqrt(np.mean(audio.astype(np.float64) ** 2))), 1e-9) / 32768.0)
+    if rms_dbfs < SILENCE_DBFS:
+        raise ExplainError(f"{clip_path}: silent (RMS {rms_dbfs:.0f} dBFS, below {SILENCE_DBFS} dBFS): "
+                           "there is no speech to explain")
     emotions = _labels(run)["emotions"]
     x, offset, raw_frames = clip_features(audio, config, plan_of(run.recipe).clip_frames)
+    warnings = []
+    duration = len(audio) / config.sample_rate
+    trained_s = run.recipe.data.clip_seconds
+    if duration < MIN_SHARE_OF_CLIP * trained_s:
+        warnings.append(f"the clip is {duration:.2f} s long, the model was trained on {trained_s:g} s clips: "
+                        "it sees mostly padding, so the prediction has little to stand on")
     xf = x.astype(np.float32)
     predict = _predict_fn(run, backend)
     probabilities = softmax(predict(xf[None]))[0]
@@ -207,11 +223,17 @@ def explain_clip(
         maps["gradient"] = gradient_saliency(run_model(run, "acoustic"), xf, target, mode="input", baseline=fill, seed=seed)
     saliency = maps[method] if method != "both" else (_normalised(maps["occlusion"]) + _normalised(maps["gradient"])) / 2
     mask = salient_frames(saliency, share)
-    duration = len(audio) / config.sample_rate
     intervals = frame_intervals(mask, config.stride_ms, config.window_ms, offset, duration)
     tracks = analyse(audio, config.sample_rate)
     salient_cues = summarise(tracks, intervals) if intervals else summarise(tracks, [])
-    whole_cues = summarise(tracks, None)
+    seen = (max(0.0, offset * config.stride_ms / 1000.0),
+            min(duration, ((offset + x.shape[0] - 1) * config.stride_ms + config.window_ms) / 1000.0))
+    if raw_frames > x.shape[0]:  # the model sees a centre crop: compare with that, not the whole file
+        warnings.append(f"the model sees {seen[0]:.2f}-{seen[1]:.2f} s of this {duration:.1f} s clip "
+                        f"(its {trained_s:g} s input window); the 'whole' column covers that window")
+        whole_cues = summarise(tracks, [seen])
+    else:
+        whole_cues = summarise(tracks, None)
     emotion = emotions[target]
     cues = cue_comparison(emotion, salient_cues, whole_cues)
     result: dict[str, Any] = {
@@ -238,6 +260,9 @@ def explain_clip(
         "agreement_counts": {a: sum(c["agreement"] == a for c in cues.values()) for a in ("agree", "disagree", "n.a.")},
         "expected_direction_sources": list(DIRECTION_SOURCES),
         "png": str(out_dir / "explain.png"),
+        "model_window_s": list(seen),
+        "rms_dbfs": round(rms_dbfs, 1),
+        "warnings": warnings,
     }
     title = f"{clip_path.name}: {emotion} ({probabilities[target]:.2f}), {method} saliency, {result['backend']}"
     plot_explanation(out_dir / "explain.png", x, saliency, mask, config.stride_ms, offset, cues, emotion, title)
@@ -264,6 +289,8 @@ def explain(
     except ExplainError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1)
+    for warning in result["warnings"]:
+        console.print(f"[yellow]warning:[/yellow] {warning}", soft_wrap=True)
     table = Table(title=f"{clip.name}: predicted {result['predicted']} ({result['backend']}, {method})")
     for column in ("cue", "salient", "whole", "difference", "expected", "agreement"):
         table.add_column(column, justify="left" if column in ("cue", "agreement") else "right")

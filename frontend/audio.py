@@ -32,6 +32,20 @@ def to_int16(samples: np.ndarray) -> np.ndarray:
     return np.clip(rounded, -32768, 32767).astype(np.int16)
 
 
+_RESAMPLED = False
+
+
+def _note_first_resample(path: Path, rate: int, sample_rate: int) -> None:
+    """Say once per process that resampling starts (its first call compiles for a while)."""
+    global _RESAMPLED
+    if not _RESAMPLED:
+        _RESAMPLED = True
+        import sys
+
+        print(f"note: resampling {path.name} from {rate} Hz to {sample_rate} Hz (the first resample "
+              "loads and compiles the resampler, which can take a minute)", file=sys.stderr, flush=True)
+
+
 def load_audio(path: str | Path, sample_rate: int = 16000) -> np.ndarray:
     """Read ``path`` as mono int16 at ``sample_rate`` Hz.
 
@@ -64,10 +78,15 @@ def load_audio(path: str | Path, sample_rate: int = 16000) -> np.ndarray:
         raise AudioError(path, "contains no samples")
     if not np.all(np.isfinite(data)):
         raise AudioError(path, "contains NaN or infinite samples")
+    peak = float(np.max(np.abs(data)))
+    if peak > 1.01:  # more than 1 % over full scale: not a [-1, 1] float file
+        raise AudioError(path, f"has float samples up to {peak:.3g}, outside [-1, 1] (they would be clipped; "
+                               "rescale the file)")
     mono = data.mean(axis=1)
     if rate != sample_rate:
         import librosa
 
+        _note_first_resample(path, rate, sample_rate)
         mono = librosa.resample(mono, orig_sr=rate, target_sr=sample_rate, res_type="soxr_hq")
     return to_int16(mono)
 

@@ -91,6 +91,10 @@ def extract_to_dir(
             except AudioError as exc:
                 report.skipped.append((audio_path, exc.reason))
                 continue
+            if samples.size < config.window_samples:
+                report.skipped.append((audio_path, f"{samples.size} samples is shorter than one "
+                                                   f"{config.window_ms} ms frontend window: no features"))
+                continue
             values = compute_raw(samples, config)
             array = values if raw else to_int8(values, config)
             atomic.save_npy(target, np.ascontiguousarray(array))

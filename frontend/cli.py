@@ -57,6 +57,9 @@ def features(
         config = load_frontend_config(recipe, preset)
     except SettingsError as exc:
         raise typer.BadParameter(str(exc)) from None
+    if Path(out).exists() and not Path(out).is_dir():
+        console.print(f"[red]error:[/red] --out {out} is a file; it must be a folder (made if missing)")
+        raise typer.Exit(code=2)
     report = extract_to_dir(list(paths), config, Path(out), raw=raw, progress=True)
 
     kind = "uint16 raw" if raw else "int8"

@@ -86,7 +86,7 @@ def memory(
         raise typer.Exit(2)
     from edgeser.frontend import FrontendConfig
     from edgeser.quantize.edgetpu_check import NotATFLiteModel
-    from edgeser.quantize.memory import format_memory_table, frontend_working_bytes, memory_report
+    from edgeser.quantize.memory import ArenaError, format_memory_table, frontend_working_bytes, memory_report
     from edgeser.recipe import BudgetSettings
 
     rec = _load_recipe(console, recipe)
@@ -100,7 +100,10 @@ def memory(
             goal_bytes=budget.memory_goal_bytes,
         )
     except NotATFLiteModel as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(1)
+    except ArenaError as exc:
+        console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
         raise typer.Exit(1)
     if json_out:
         print(json.dumps(report.to_dict(), indent=2))

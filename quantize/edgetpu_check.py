@@ -264,7 +264,7 @@ def load_model(path_or_bytes: str | Path | bytes | bytearray) -> tuple[Any, str]
     try:
         model = schema.ModelT.InitFromPackedBuf(data, 0)
     except Exception as exc:  # corrupt flatbuffer
-        raise NotATFLiteModel(f"{source} is not a readable TensorFlow Lite model ({exc}).") from exc
+        raise NotATFLiteModel(f"{source} is not a readable TensorFlow Lite model (truncated or corrupt: {exc}).") from exc
     return model, source
 
 

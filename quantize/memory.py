@@ -90,17 +90,22 @@ class MemoryReport:
 
 
 def _read(model: bytes | bytearray | str | Path) -> bytes:
-    if isinstance(model, (bytes, bytearray, memoryview)):
-        data = bytes(model)
-        name = "<bytes>"
-    else:
-        name = str(model)
-        try:
-            data = Path(model).read_bytes()
-        except OSError as exc:
-            raise NotATFLiteModel(f"{name}: cannot be read ({exc.strerror or exc}).") from exc
-    if len(data) < 8 or data[4:8] != b"TFL3":
-        raise NotATFLiteModel(f"{name} is not a TensorFlow Lite model (no 'TFL3' flatbuffer identifier).")
+    """The bytes of a readable, full-int8 .tflite; :class:`NotATFLiteModel` naming the file otherwise
+    (unreadable, not a flatbuffer, truncated, or with float inputs/outputs)."""
+    from edgeser.quantize.edgetpu_check import load_model
+
+    parsed, name = load_model(model)
+    data = bytes(model) if isinstance(model, (bytes, bytearray, memoryview)) else Path(model).read_bytes()
+    graph = parsed.subgraphs[0]
+    for role, indices in (("input", graph.inputs), ("output", graph.outputs)):
+        for i in indices:
+            t = graph.tensors[int(i)]
+            if t.type not in (9, 3):  # TensorType INT8, UINT8
+                tname = t.name.decode() if isinstance(t.name, bytes) else str(t.name)
+                raise NotATFLiteModel(
+                    f"{name} is not a full-int8 model ({role} {tname!r} is not int8): the board runs full-int8 "
+                    "models only; quantise it first (`edgeser quantize RUN`)."
+                )
     return data
 
 
@@ -159,6 +164,33 @@ def _recorded_total(interp) -> int | None:
     return int(m.group(1)) if m else None
 
 
+class ArenaError(RuntimeError):
+    """TFLite-Micro cannot allocate or run a model (its own message is kept)."""
+
+
+def _tflm_failure(model: bytes, arena_size: int) -> str:
+    """What TFLite-Micro says when it fails on ``model`` (its stderr and exception text)."""
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as tmp:
+        os.dup2(tmp.fileno(), 2)
+        try:
+            from tflite_micro.python.tflite_micro import runtime
+
+            try:
+                interp = runtime.Interpreter.from_bytes(model, arena_size=int(arena_size))
+                interp.invoke()
+                said = ""
+            except Exception as exc:  # the C++ side's failure, as the binding raises it
+                said = str(exc)
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        tmp.seek(0)
+        logged = tmp.read().decode("utf-8", "replace")
+    lines = [line.strip() for line in (logged + "\n" + said).splitlines() if line.strip()]
+    return "; ".join(dict.fromkeys(lines))[:500] or "no message"
+
+
 def measure_arena(model: bytes) -> int:
     """Smallest tensor arena (bytes, multiple of 16) with which TFLM allocates and invokes."""
     roomy = max(64 * 1024, len(model) * 10)
@@ -167,7 +199,7 @@ def measure_arena(model: bytes) -> int:
         interp = _try_arena(model, roomy)
         if interp is None:
             if roomy > 256 * 1024 * 1024:
-                raise RuntimeError("TFLite-Micro could not allocate the model even with a 256 MiB arena")
+                raise ArenaError(f"TFLite-Micro cannot run this model: {_tflm_failure(model, roomy)}")
             roomy *= 4
     hint = _recorded_total(interp) or roomy
     hint = -(-hint // _ALIGN) * _ALIGN
@@ -192,7 +224,11 @@ def measure_arena(model: bytes) -> int:
 def measure_model(model: bytes | bytearray | str | Path) -> ModelMemory:
     """Flash and TFLM arena of one int8 .tflite (path or bytes)."""
     data = _read(model)
-    return ModelMemory(flash_bytes=len(data), arena_bytes=measure_arena(data))
+    try:
+        return ModelMemory(flash_bytes=len(data), arena_bytes=measure_arena(data))
+    except ArenaError as exc:
+        name = "<bytes>" if isinstance(model, (bytes, bytearray, memoryview)) else str(model)
+        raise ArenaError(f"{name}: {exc}") from None
 
 
 def frontend_working_bytes(config: Any) -> int:
