@@ -101,6 +101,8 @@ def check_audio(path: str | Path, min_frames: int = 1) -> str | None:
     """
     import soundfile as sf
 
+    from edgeser.frontend.audio import wav_data_end
+
     path = Path(path)
     try:
         stat = path.stat()
@@ -123,7 +125,7 @@ def check_audio(path: str | Path, min_frames: int = 1) -> str | None:
         # that claims more than the file holds shows up as a short data chunk.
         width = {"PCM_U8": 1, "PCM_S8": 1, "PCM_16": 2, "PCM_24": 3, "PCM_32": 4}.get(info.subtype)
         if width is not None:
-            claimed = _wav_data_chunk_size(path)
+            claimed = wav_data_end(path)
             if claimed is not None and claimed > stat.st_size:
                 return f"truncated: header claims {claimed} data bytes, file has {stat.st_size} bytes"
     if info.subtype in ("FLOAT", "DOUBLE"):
@@ -138,33 +140,6 @@ def check_audio(path: str | Path, min_frames: int = 1) -> str | None:
             return "contains NaN or infinite samples"
         if data.size and float(np.max(np.abs(data))) > 1.01:
             return f"has float samples up to {float(np.max(np.abs(data))):.3g}, outside [-1, 1]"
-    return None
-
-
-def _wav_data_chunk_size(path: Path) -> int | None:
-    """The byte offset of the end of the ``data`` chunk as the header claims it, or None."""
-    import struct
-
-    try:
-        with open(path, "rb") as handle:
-            head = handle.read(12)
-            if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
-                return None
-            offset = 12
-            for _ in range(64):
-                chunk = handle.read(8)
-                if len(chunk) < 8:
-                    return None
-                cid, size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
-                offset += 8
-                if cid == b"data":
-                    if size in (0, 0xFFFFFFFF):
-                        return None  # streaming writers leave the size open
-                    return offset + size
-                offset += size + (size & 1)
-                handle.seek(offset)
-    except OSError:
-        return None
     return None
 
 

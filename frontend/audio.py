@@ -46,6 +46,33 @@ def _note_first_resample(path: Path, rate: int, sample_rate: int) -> None:
               "loads and compiles the resampler, which can take a minute)", file=sys.stderr, flush=True)
 
 
+def wav_data_end(path: Path) -> int | None:
+    """The byte offset of the end of the ``data`` chunk as the header claims it, or None."""
+    import struct
+
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(12)
+            if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+                return None
+            offset = 12
+            for _ in range(64):
+                chunk = handle.read(8)
+                if len(chunk) < 8:
+                    return None
+                cid, size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+                offset += 8
+                if cid == b"data":
+                    if size in (0, 0xFFFFFFFF):
+                        return None  # streaming writers leave the size open
+                    return offset + size
+                offset += size + (size & 1)
+                handle.seek(offset)
+    except OSError:
+        return None
+    return None
+
+
 def load_audio(path: str | Path, sample_rate: int = 16000) -> np.ndarray:
     """Read ``path`` as mono int16 at ``sample_rate`` Hz.
 
@@ -64,6 +91,11 @@ def load_audio(path: str | Path, sample_rate: int = 16000) -> np.ndarray:
         raise AudioError(path, "file is empty (0 bytes)")
     try:
         info = sf.info(str(path))
+        if info.format == "WAV" and info.subtype.startswith("PCM_"):
+            claimed = wav_data_end(path)
+            if claimed is not None and claimed > path.stat().st_size:
+                raise AudioError(path, f"truncated: header claims {claimed} data bytes, file has "
+                                       f"{path.stat().st_size} bytes")
         if info.subtype in ("PCM_16",) and info.channels == 1 and info.samplerate == sample_rate:
             data, rate = sf.read(str(path), dtype="int16", always_2d=True)
             if data.shape[0] == 0:
