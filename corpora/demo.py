@@ -97,7 +97,7 @@ class DemoConfig:
     def __post_init__(self) -> None:
         check(1 <= self.speakers <= len(SPEAKERS), "speakers", f"must be in 1..{len(SPEAKERS)}, got {self.speakers}")
         check(1 <= self.sentences <= len(SENTENCES), "sentences", f"must be in 1..{len(SENTENCES)}, got {self.sentences}")
-        check(self.repetitions >= 1, "repetitions", f"must be at least 1, got {self.repetitions}")
+        check(1 <= self.repetitions <= 100, "repetitions", f"must be in 1..100, got {self.repetitions}")
         check(self.keyword_repetitions >= 0, "keyword_repetitions", f"must be >= 0, got {self.keyword_repetitions}")
         unknown = [e for e in self.emotions if e not in PROSODY]
         check(not unknown, "emotions", f"unknown emotions {unknown} (known: {sorted(PROSODY)})")

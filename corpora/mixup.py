@@ -55,7 +55,7 @@ class EamSettings:
     segment_max_s: float = 1.5
 
     def __post_init__(self) -> None:
-        check(self.copies >= 0, "copies", f"must be non-negative, got {self.copies}")
+        check(0 <= self.copies <= 16, "copies", f"must be in [0, 16] (x N extra clips), got {self.copies}")
         check(np.isfinite(self.snr_db_min) and np.isfinite(self.snr_db_max), "snr_db_min",
               f"SNR bounds must be finite, got {self.snr_db_min}, {self.snr_db_max}")
         check(self.snr_db_min <= self.snr_db_max, "snr_db_max",

@@ -107,7 +107,7 @@ class TrainingSettings:
     random_crops: int = 0
 
     def __post_init__(self) -> None:
-        check(self.ensemble_heads >= 1, "ensemble_heads", f"must be at least 1, got {self.ensemble_heads}")
+        check(1 <= self.ensemble_heads <= 16, "ensemble_heads", f"must be in 1..16, got {self.ensemble_heads}")
         check(0 <= self.random_crops <= 16, "random_crops", f"must be in [0, 16], got {self.random_crops}")
         if self.teacher:
             check(self.acoustic.loss.distill > 0, "teacher",
@@ -125,7 +125,7 @@ class QuantizeSettings:
     qat_learning_rate: float = 2e-4  # ~1/10 of training: QAT fine-tunes a trained model
 
     def __post_init__(self) -> None:
-        check(self.qat_epochs >= 1, "qat_epochs", f"must be at least 1, got {self.qat_epochs}")
+        check(1 <= self.qat_epochs <= 1000, "qat_epochs", f"must be in 1..1000, got {self.qat_epochs}")
         check(self.qat_learning_rate > 0, "qat_learning_rate", f"must be positive, got {self.qat_learning_rate}")
 
 

@@ -267,6 +267,13 @@ def explain_clip(
     title = f"{clip_path.name}: {emotion} ({probabilities[target]:.2f}), {method} saliency, {result['backend']}"
     plot_explanation(out_dir / "explain.png", x, saliency, mask, config.stride_ms, offset, cues, emotion, title)
     write_json(out_dir / "explain.json", result)
+    try:  # inside the run folder: recorded with the models it explains, so a retrain marks it stale
+        inside = (out_dir / "explain.json").resolve().relative_to(run.path.resolve())
+    except ValueError:
+        inside = None
+    if inside is not None:
+        with run.locked():
+            run.record(inside, "explain", sources=run.model_files())
     result["json"] = str(out_dir / "explain.json")
     return result
 

@@ -125,10 +125,16 @@ class FoldPredictor:
         pin = (-128.0, 127.0)  # feature inputs: scale 1, zero point 0, as the board feeds them
         windows = train_windows.reshape(-1, *train_windows.shape[2:])
         emb = logits_of(models.embedding, train_x.astype(np.float32))
-        convert = lambda model, arrays, p: Int8Model(quantize_keras_model(model, _representative(arrays, seed), pin_input_range=p))  # noqa: E731
-        keyword = convert(build_kws_embedding_model(run_model(kw_run, "keyword")), [windows], pin)
-        self.chain = BoardChain(keyword, convert(models.embedding, [train_x], pin), convert(models.fusion, [emb, train_kw_emb], None))
-        self.audio_only = convert(models.audio, [train_x], pin)
+        self.tflite: dict[str, bytes] = {}  # the int8 flatbuffers, by device model name
+
+        def convert(name, model, arrays, p):
+            self.tflite[name] = quantize_keras_model(model, _representative(arrays, seed), pin_input_range=p)
+            return Int8Model(self.tflite[name])
+
+        keyword = convert("keyword", build_kws_embedding_model(run_model(kw_run, "keyword")), [windows], pin)
+        self.chain = BoardChain(keyword, convert("acoustic", models.embedding, [train_x], pin),
+                                convert("fusion", models.fusion, [emb, train_kw_emb], None))
+        self.audio_only = convert("audio_only", models.audio, [train_x], pin)
 
     def __call__(self, x: np.ndarray, windows: np.ndarray, kw_emb: np.ndarray) -> dict[str, np.ndarray]:
         """int8 x [N, T, C], windows [N, K, Tk, C], float kw_emb [N, Ek] (keras only) -> logits [N, classes] per model."""

@@ -47,11 +47,11 @@ class DebiasSettings:
     learning_rate: float = 2e-3
 
     def __post_init__(self) -> None:
-        check(self.probe_epochs >= 1, "probe_epochs", f"must be at least 1, got {self.probe_epochs}")
+        check(1 <= self.probe_epochs <= 1000, "probe_epochs", f"must be in 1..1000, got {self.probe_epochs}")
         check(0 < self.gce_q <= 1, "gce_q", f"must be in (0, 1], got {self.gce_q}")
         check(0 < self.easy_fraction <= 1, "easy_fraction", f"must be in (0, 1], got {self.easy_fraction}")
-        check(self.copies >= 1, "copies", f"must be at least 1, got {self.copies}")
-        check(self.batch_size >= 1, "batch_size", f"must be at least 1, got {self.batch_size}")
+        check(1 <= self.copies <= 16, "copies", f"must be in 1..16, got {self.copies}")
+        check(1 <= self.batch_size <= 4096, "batch_size", f"must be in 1..4096, got {self.batch_size}")
         check(self.learning_rate > 0, "learning_rate", f"must be positive, got {self.learning_rate}")
         self.voice()  # validates semitones_max, formant_ratio, rate under their own names
 

@@ -186,12 +186,12 @@ class VadSettings:
     def __post_init__(self) -> None:
         check(self.aux_weight >= 0, "aux_weight", f"must be >= 0, got {self.aux_weight}")
         check(0 < self.aux_decay <= 1, "aux_decay", f"must be in (0, 1], got {self.aux_decay}")
-        check(self.radius_bins >= 1, "radius_bins", f"must be at least 1, got {self.radius_bins}")
-        check(self.epochs >= 1, "epochs", f"must be at least 1, got {self.epochs}")
+        check(1 <= self.radius_bins <= 64, "radius_bins", f"must be in 1..64, got {self.radius_bins}")
+        check(1 <= self.epochs <= 10_000, "epochs", f"must be in 1..10000, got {self.epochs}")
         check(self.patience >= 1, "patience", f"must be at least 1, got {self.patience}")
         check(self.learning_rate > 0, "learning_rate", f"must be positive, got {self.learning_rate}")
-        check(self.hidden_dim >= 1, "hidden_dim", f"must be positive, got {self.hidden_dim}")
-        check(self.batch_size >= 2, "batch_size", f"must be at least 2 (CCC needs a variance), got {self.batch_size}")
+        check(1 <= self.hidden_dim <= 4096, "hidden_dim", f"must be in 1..4096, got {self.hidden_dim}")
+        check(2 <= self.batch_size <= 4096, "batch_size", f"must be in 2..4096 (CCC needs a variance), got {self.batch_size}")
 
     def aux_weight_at(self, epoch: int) -> float:
         """Auxiliary weight used during ``epoch`` (0-based): aux_weight · aux_decay^epoch."""
