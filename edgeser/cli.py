@@ -160,6 +160,58 @@ def quantize(run_dir: Path = typer.Argument(..., help="A run folder made by `edg
 
 
 @app.command()
+def tune(
+    recipe: Path = typer.Option(..., "--recipe", "-r", help="The base recipe (its budget is the constraint)."),
+    data: Path = typer.Option(..., "--data", help="Corpus folder (the recipe's corpus reader)."),
+    space: Optional[Path] = typer.Option(None, "--space", help="Search-space YAML (default: edgeser.search_space.DEFAULT_SPACE)."),
+    trials: int = typer.Option(24, "--trials", help="Recipes to try."),
+    folds: int = typer.Option(4, "--folds", help="Leave-speakers-out folds per trial."),
+    address: Optional[str] = typer.Option(None, "--address", help="A Ray cluster to run on (default: a local one)."),
+    cpus_per_trial: int = typer.Option(0, "--cpus-per-trial", help="CPUs per trial (0: every local core)."),
+    actors: Optional[int] = typer.Option(None, "--actors", help="Keep the first N speakers (quick searches)."),
+    seed: int = typer.Option(0, "--seed", help="Seeds the folds and the searcher."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output folder; the same folder again continues the search."),
+) -> None:
+    """Search recipes under the board's budget on Ray Tune (Optuna TPE, ASHA): trials table, Pareto plot, best.yaml."""
+    import dataclasses
+
+    from edgeser.recipe import load_recipe
+    from edgeser.search_space import load_space
+    from edgeser.tune import TuneSettings, run_search
+
+    console = Console(stderr=True)
+    try:
+        base = load_recipe(recipe)
+        if not data.is_dir():
+            console.print(f"[red]error:[/red] --data {data}: no such corpus folder")
+            raise typer.Exit(2)
+        base = dataclasses.replace(base, data=dataclasses.replace(base.data, root=str(data.resolve())))
+        searched = load_space(space, base)
+        settings = TuneSettings(trials=trials, folds=folds, seed=seed, address=address, cpus_per_trial=cpus_per_trial,
+                                actors=actors)
+    except SettingsError as exc:
+        console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(1)
+    if out.exists() and not out.is_dir():
+        console.print(f"[red]error:[/red] --out {out} is a file; it must be a folder")
+        raise typer.Exit(2)
+    try:
+        import ray  # noqa: F401
+        import optuna  # noqa: F401
+    except ImportError as exc:
+        console.print(f"[red]error:[/red] {exc.name} is not installed (make setup installs ray[tune] and optuna)")
+        raise typer.Exit(2)
+    found = run_search(base, data, searched, settings, out, echo=console.print)
+    best = next((t for t in found if t.get("best")), None)
+    typer.echo((out / "trials.md").read_text(), nl=False)
+    if best is None:
+        console.print("[yellow]no feasible trial finished all its folds: no best.yaml[/yellow]")
+        return
+    typer.echo(f"best: trial {best['trial']}, int8 macro-F1 {best['macro_f1']:.3f} ± {best['macro_f1_std']:.3f}, "
+               f"{best['latency_ms']:.2f} ms, {best['memory_bytes']} B -> {out / 'best.yaml'}")
+
+
+@app.command()
 def demo(
     recipe: Path = RECIPE_OPTION,
     data: Optional[Path] = DATA_OPTION,

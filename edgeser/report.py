@@ -394,8 +394,14 @@ def latency(run_dir: Path) -> Section:
     return Section("latency", title, True, tuple(blocks))
 
 
+def search(run_dir: Path) -> Section:
+    """``edgeser tune … --out RUN/tune``: the trials table and the Pareto plot."""
+    return optional_section("search", "Recipe search", run_dir, ["tune/trials.json"], ["tune/pareto.png"],
+                            "no tune/ folder (edgeser tune … --out RUN/tune)")
+
+
 SECTIONS: tuple[Callable[[Path], Section], ...] = (
-    run_summary, results, confusion, curves, noise, cross_corpus, explain, baseline, edgetpu, memory, latency,
+    run_summary, results, confusion, curves, noise, cross_corpus, explain, baseline, edgetpu, memory, latency, search,
 )
 
 

@@ -1,0 +1,137 @@
+"""edgeser tune: the search space, the Pareto bookkeeping, and a small search on local Ray."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from edgeser.settings import SettingsError
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _t(trial, f1, ms, mem, feasible=True, complete=True):
+    return {"trial": trial, "params": {}, "macro_f1": f1, "latency_ms": ms, "memory_bytes": mem,
+            "feasible": feasible, "complete": complete}
+
+
+def test_pareto_front_and_best_on_hand_made_trials():
+    from edgeser.tune import pareto_front, pick_best
+
+    trials = [
+        _t(1, 0.40, 5.0, 400_000),
+        _t(2, 0.45, 6.0, 500_000),   # more accurate, slower: on the front
+        _t(3, 0.44, 6.5, 600_000),   # dominated by 2
+        _t(4, 0.60, 3.0, 300_000, feasible=False),  # best numbers, but over the budget
+        _t(5, 0.45, 5.5, 500_000),   # as accurate as 2 and faster: dominates 2
+        _t(6, 0.50, 9.0, 900_000, complete=False),  # stopped early by ASHA: not eligible
+        _t(7, 0.30, 2.0, 200_000),   # fastest and smallest: on the front
+    ]
+    front = sorted(t["trial"] for t in pareto_front(trials))
+    assert front == [1, 5, 7]
+    best = pick_best(trials)
+    assert best["trial"] == 5
+    # no feasible trial beats the best on accuracy at equal or lower latency and memory
+    assert not any(t["macro_f1"] > best["macro_f1"] and t["latency_ms"] <= best["latency_ms"]
+                   and t["memory_bytes"] <= best["memory_bytes"] for t in trials if t["feasible"])
+    assert pick_best([_t(1, 0.5, 1, 1, feasible=False)]) is None
+    tie = [_t(1, 0.5, 4.0, 100), _t(2, 0.5, 4.0, 90)]
+    assert pick_best(tie)["trial"] == 2
+
+
+def test_search_space_is_validated_like_a_recipe():
+    from edgeser.recipe import load_recipe
+    from edgeser.search_space import DEFAULT_SPACE, apply_params, space_from_dict
+
+    base = load_recipe(REPO / "configs" / "demo.yaml")
+    space = space_from_dict(DEFAULT_SPACE, base)
+    assert {p.key for p in space.params} >= {"frontend.num_channels", "acoustic.d_model", "training.acoustic.learning_rate"}
+    bad = [
+        ({"params": {"acoustic.widht": {"choice": [1, 2]}}}, "acoustic.widht", "not a recipe key"),
+        ({"params": {"acoustic.d_model": {"gauss": [1, 2]}}}, "acoustic.d_model", "unknown distribution"),
+        ({"params": {"acoustic.d_model": {"choice": []}}}, "acoustic.d_model", "non-empty list"),
+        ({"params": {"acoustic.num_layers": {"int": [4, 1]}}}, "acoustic.num_layers", "low <= high"),
+        ({"params": {"training.acoustic.learning_rate": {"loguniform": [0, 0.1]}}}, "learning_rate", "0 < low"),
+        ({"params": {"acoustic.num_heads": {"choice": [0, 2]}}}, "acoustic.num_heads", "0 is not valid"),
+        ({"params": {"acoustic.d_model": {"choice": [48, 48]}}}, "acoustic.d_model", "duplicates"),
+        ({"params": {}}, "params", "no parameter"),
+        ({"space": {}}, "", "expected one mapping `params:`"),
+    ]
+    for data, path, says in bad:
+        with pytest.raises(SettingsError) as err:
+            space_from_dict(data, base)
+        assert path in err.value.path and says in str(err.value), (data, str(err.value))
+    point = space.point_of(base)  # the demo recipe's own values, tried first
+    assert point is None or all(p.contains(point[p.key]) for p in space.params)
+    narrow = space_from_dict({"params": {"acoustic.d_model": {"choice": [base.acoustic.d_model * 2, base.acoustic.d_model]}}},
+                             base)
+    assert narrow.point_of(base) == {"acoustic.d_model": base.acoustic.d_model}
+    assert space_from_dict({"params": {"acoustic.d_model": {"choice": [base.acoustic.d_model * 2]}}}, base).point_of(base) is None
+    tuned = apply_params(base, {"acoustic.d_model": 96, "training.acoustic.mixup": 0.25}, name="x-tuned")
+    assert tuned.acoustic.d_model == 96 and tuned.training.acoustic.mixup == 0.25 and tuned.name == "x-tuned"
+    assert tuned.sha256() != base.sha256()
+
+
+def test_cli_refuses_a_bad_space_before_starting_ray(tmp_path):
+    from typer.testing import CliRunner
+
+    from edgeser.cli import app
+
+    space = tmp_path / "space.yaml"
+    space.write_text("params:\n  acoustic.num_heads: {choice: [0]}\n")
+    result = CliRunner().invoke(app, ["tune", "--recipe", str(REPO / "configs/demo.yaml"), "--data", str(tmp_path),
+                                      "--space", str(space), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 1 and "acoustic.num_heads" in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_three_trials_two_folds_on_local_ray(tiny_run, tmp_path):
+    """A tiny space, three trials, two folds, on the tiny run's demo corpus, in a local Ray."""
+    pytest.importorskip("ray")
+    pytest.importorskip("optuna")
+    import ray
+
+    from edgeser.recipe import load_recipe, recipe_from_dict
+    from edgeser.search_space import space_from_dict
+    from edgeser.tune import TuneSettings, run_search
+
+    base = load_recipe(REPO / "tests/data/tiny.yaml")
+    data = tiny_run / "corpus"
+    base_dict = base.to_dict()
+    base_dict["data"]["root"] = str(data)
+    base_dict["budget"]["latency_ms"] = 50.0
+    base = recipe_from_dict(base_dict)
+    space = space_from_dict({"params": {"acoustic.d_model": {"choice": [8, 16]},
+                                        "training.acoustic.learning_rate": {"loguniform": [0.001, 0.01]}}}, base)
+    settings = TuneSettings(trials=3, folds=2, seed=0, cpus_per_trial=1, cache=tmp_path / "cache")
+    out = tmp_path / "search"
+    try:
+        trials = run_search(base, data, space, settings, out, echo=lambda s: None)
+    finally:
+        ray.shutdown()
+    assert len(trials) == 3
+    doc = json.loads((out / "trials.json").read_text())
+    assert len(doc["trials"]) == 3 and doc["settings"]["folds"] == 2
+    for t in doc["trials"]:
+        assert set(t["params"]) == {"acoustic.d_model", "training.acoustic.learning_rate"}
+        assert t["folds_done"] in (1, 2) and t["memory_bytes"] > 0 and t["latency_ms"] > 0
+        assert isinstance(t["mapped"], bool) and isinstance(t["feasible"], bool)
+        assert 0.0 <= t["macro_f1_measured"] <= 1.0
+        assert t["feasible"] or t["reason"]  # an infeasible trial says why
+    csv_rows = (out / "trials.csv").read_text().strip().splitlines()
+    assert csv_rows[0].startswith("trial,params,macro_f1") and len(csv_rows) == 4
+    assert (out / "trials.md").read_text().startswith("| trial |")
+    assert (out / "pareto.png").read_bytes()[:4] == b"\x89PNG"
+    base_trials = [t for t in doc["trials"] if t["base"]]  # the base recipe's own values ran first
+    assert len(base_trials) >= 1 and base_trials[0]["params"]["acoustic.d_model"] == 16
+    best = [t for t in doc["trials"] if t["best"]]
+    if best:  # best.yaml is a recipe `edgeser recipe check` accepts
+        from edgeser.recipe import load_recipe as load
+
+        tuned = load(out / "best.yaml")
+        assert tuned.acoustic.d_model == best[0]["params"]["acoustic.d_model"]
+        assert doc["best_trial"] == best[0]["trial"]
