@@ -19,12 +19,12 @@ output folder continues the experiment. Outputs (:func:`write_outputs`): ``trial
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
-import math
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -305,6 +305,8 @@ def run_search(base_recipe, data_root: Path, space, settings: TuneSettings, out:
 
     out = Path(out).resolve()
     storage = out / "ray"
+    # Ray runs each trial in its own folder: every path it gets must be absolute
+    settings = dataclasses.replace(settings, cache=Path(settings.cache).resolve())
     trainable = tune.with_parameters(_trainable, base_dict=base_recipe.to_dict(), data_root=str(Path(data_root).resolve()),
                                      settings=settings)
     cpus = settings.cpus_per_trial or (os.cpu_count() or 1)

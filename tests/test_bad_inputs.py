@@ -257,9 +257,9 @@ def test_features_refuse_bad_audio(inputs, tmp_path, name, says):
 def test_features_odd_but_valid_audio(inputs, tmp_path):
     out = tmp_path / "feat"
     audio = inputs["audio"]
-    result = _check(Case("odd", lambda t: [], 0, "4 int8 feature file(s) written"),
-                    ["features", str(audio["good"]), str(audio["silence"]), str(audio["short"]),
-                     str(audio["stereo_44k"]), "--preset", "micro_speech", "--out", str(out)], out)
+    _check(Case("odd", lambda t: [], 0, "4 int8 feature file(s) written"),
+           ["features", str(audio["good"]), str(audio["silence"]), str(audio["short"]),
+            str(audio["stereo_44k"]), "--preset", "micro_speech", "--out", str(out)], out)
     shapes = {p.stem: np.load(p).shape for p in out.glob("*.npy")}
     assert shapes["good"] == shapes["silence"] == (49, 40)  # 1 s
     assert shapes["stereo_44k"] == (17, 40) and shapes["short"] == (2, 40)  # 0.36 s resampled; 0.05 s: 2 frames
@@ -378,8 +378,7 @@ def test_tampered_output_is_named_and_redone(inputs, tmp_path):
     run2 = tmp_path / "run2"
     shutil.copytree(inputs["run"], run2)
     (run2 / "check.json").write_text("{}\n")
-    result = _check(Case("tampered_check", lambda t: [], 0, "check: redone because check.json changed"),
-                    ["quantize", str(run2)])
+    _check(Case("tampered_check", lambda t: [], 0, "check: redone because check.json changed"), ["quantize", str(run2)])
     assert json.loads((run2 / "check.json").read_text())  # rewritten by the stage
 
 
@@ -433,8 +432,8 @@ def test_explain_refuses_silence_and_warns_on_short_clips(inputs, tmp_path):
     audio, run = inputs["audio"], inputs["run"]
     _check(Case("silence", lambda t: [], 1, "silent (RMS"), ["explain", str(audio["silence"]), "--run", str(run),
                                                             "--out", str(tmp_path / "e1")])
-    result = _check(Case("short", lambda t: [], 0, "the clip is 0.05 s long"),
-                    ["explain", str(audio["short"]), "--run", str(run), "--out", str(tmp_path / "e2")])
+    _check(Case("short", lambda t: [], 0, "the clip is 0.05 s long"),
+           ["explain", str(audio["short"]), "--run", str(run), "--out", str(tmp_path / "e2")])
     assert json.loads((tmp_path / "e2" / "explain.json").read_text())["warnings"]
     _check(Case("text", lambda t: [], 1, "text.wav"), ["explain", str(audio["text"]), "--run", str(run),
                                                       "--out", str(tmp_path / "e3")])
