@@ -100,9 +100,11 @@ def prepare_base(recipe, data_root: Path, cache: Path):
     from edgeser.stages import run_stages
 
     base = base_recipe(recipe, data_root)
-    run = RunDir.create(Path(cache) / f"accuracy-base-{base.sha256()[:12]}", base)
-    wanted = {"corpus", "features", "train_keyword"}
-    run_stages(run, [s for s in TRAIN_STAGES if s.name in wanted])
+    folder = Path(cache) / f"accuracy-base-{base.sha256()[:12]}"
+    with RunDir(folder, base).locked(wait=True):  # parallel trials share it: one prepares, the others wait
+        run = RunDir.create(folder, base)
+        wanted = {"corpus", "features", "train_keyword"}
+        run_stages(run, [s for s in TRAIN_STAGES if s.name in wanted])
     return run
 
 

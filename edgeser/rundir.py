@@ -188,13 +188,15 @@ class RunDir:
 
     # Concurrency -----------------------------------------------------------
     @contextlib.contextmanager
-    def locked(self):
+    def locked(self, wait: bool = False):
         """Hold the run folder's lock (``RUN/.lock``, flock) for the block.
 
         A second edgeser process that wants to write into the same run is refused at
         once with the holder's pid, instead of both retraining and the last writer
-        winning. Re-entrant within one process; released when the block ends (or the
-        process dies: the kernel drops flock locks with the process).
+        winning; with ``wait`` it waits for its turn instead (shared caches, such as the
+        accuracy benchmark's base run that parallel search trials all read). Re-entrant
+        within one process; released when the block ends (or the process dies: the
+        kernel drops flock locks with the process).
         """
         key = str(self.path.resolve())
         held = _HELD.get(key)
@@ -208,7 +210,7 @@ class RunDir:
         self.path.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o666)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.read(fd, 200).decode("utf-8", "replace").strip() or "another process"
             os.close(fd)

@@ -21,6 +21,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -437,3 +438,23 @@ def test_explain_refuses_silence_and_warns_on_short_clips(inputs, tmp_path):
     assert json.loads((tmp_path / "e2" / "explain.json").read_text())["warnings"]
     _check(Case("text", lambda t: [], 1, "text.wav"), ["explain", str(audio["text"]), "--run", str(run),
                                                       "--out", str(tmp_path / "e3")])
+
+
+def test_a_waiting_writer_gets_its_turn(tmp_path):
+    """``locked(wait=True)`` (the benchmark's shared base run): the second process waits, then goes."""
+    from edgeser.recipe import load_recipe
+    from edgeser.rundir import RunDir
+
+    recipe = REPO / "tests/data/tiny.yaml"
+    run = RunDir(tmp_path / "shared", load_recipe(recipe))
+    child = ("import sys, time\nfrom edgeser.recipe import load_recipe\nfrom edgeser.rundir import RunDir\n"
+             "run = RunDir(sys.argv[1], load_recipe(sys.argv[2]))\nprint('ready', flush=True)\nt = time.time()\n"
+             "with run.locked(wait=True):\n    print(round(time.time() - t, 2), flush=True)\n")
+    with run.locked():
+        proc = subprocess.Popen([sys.executable, "-c", child, str(run.path), str(recipe)], stdout=subprocess.PIPE,
+                                text=True, cwd=REPO)
+        assert proc.stdout.readline().strip() == "ready"
+        time.sleep(1.5)
+        assert proc.poll() is None  # still waiting for the lock
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 0 and float(out.strip()) >= 1.0
