@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -26,6 +25,7 @@ from edgeser.models.kws import KwsConfig
 from edgeser.models.training import TrainSettings
 from edgeser.models.vad import VadSettings
 from edgeser.settings import SettingsError, check, from_mapping, to_mapping
+from edgeser.strict_yaml import read_yaml_file
 
 
 @dataclass(frozen=True)
@@ -172,52 +172,10 @@ def recipe_from_dict(data: Mapping[str, Any], source: str = "recipe") -> Recipe:
     return from_mapping(Recipe, data)
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """YAML for recipes: safe, no duplicate keys, and ``1e9`` / ``2.0e-4`` read as numbers
-    (YAML 1.1 would read them as strings)."""
-
-
-def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
-    loader.flatten_mapping(node)
-    seen: dict[Any, int] = {}
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        line = key_node.start_mark.line + 1
-        if key in seen:
-            raise SettingsError(str(key), f"duplicate key (lines {seen[key]} and {line})")
-        seen[key] = line
-    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
-
-
-_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-_StrictLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:float", re.compile(r"^[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)[eE][-+]?[0-9]+$"), list("-+0123456789.")
-)
-
-
-def parse_recipe_text(text: str, source: str = "recipe") -> Any:
-    """The YAML data of a recipe's text (strict: see :class:`_StrictLoader`)."""
-    try:
-        return yaml.load(text, Loader=_StrictLoader)
-    except yaml.YAMLError as exc:
-        raise SettingsError("", f"{source}: not valid YAML ({exc})") from None
-
-
 def load_recipe(path: str | Path) -> Recipe:
     """Read and validate a recipe file. Raises SettingsError naming the file and key."""
     path = Path(path)
-    if not path.is_file():
-        what = "is a folder, not a recipe file" if path.is_dir() else "recipe file not found"
-        raise SettingsError("", f"{path}: {what}")
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise SettingsError("", f"{path}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})") from None
-    try:
-        data = parse_recipe_text(text, str(path))
-    except SettingsError as exc:
-        raise SettingsError(exc.path, f"{exc.reason} (in {path})") from None
+    data = read_yaml_file(path, "recipe file")
     if data is None:
         raise SettingsError("", f"{path}: the recipe is empty (it needs at least `name:`; see configs/demo.yaml)")
     try:

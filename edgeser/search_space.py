@@ -151,18 +151,11 @@ def space_from_dict(data: Any, base_recipe, source: str = "search space") -> Sea
 
 def load_space(path: str | Path | None, base_recipe) -> SearchSpace:
     """The search space of ``path`` (strict YAML, as recipes), or :data:`DEFAULT_SPACE`."""
-    from edgeser.recipe import parse_recipe_text
+    from edgeser.strict_yaml import read_yaml_file
 
     if path is None:
         return space_from_dict(DEFAULT_SPACE, base_recipe, "the default search space")
-    path = Path(path)
-    if not path.is_file():
-        raise SettingsError("", f"{path}: search-space file not found")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise SettingsError("", f"{path}: not UTF-8 text") from None
-    return space_from_dict(parse_recipe_text(text, str(path)), base_recipe, str(path))
+    return space_from_dict(read_yaml_file(path, "search-space file"), base_recipe, str(path))
 
 
 DEFAULT_SPACE: dict[str, Any] = {

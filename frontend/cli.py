@@ -21,14 +21,9 @@ def load_frontend_config(recipe: Optional[Path], preset: Optional[str]) -> Front
         raise typer.BadParameter("give exactly one of --recipe or --preset")
     if preset is not None:
         return FrontendConfig.preset(preset)
-    import yaml
+    from edgeser.strict_yaml import read_yaml_file
 
-    try:
-        data = yaml.safe_load(Path(recipe).read_text())
-    except OSError as exc:
-        raise typer.BadParameter(f"cannot read recipe {recipe}: {exc}") from None
-    except yaml.YAMLError as exc:
-        raise typer.BadParameter(f"{recipe} is not valid YAML: {exc}") from None
+    data = read_yaml_file(recipe, "recipe file")  # SettingsError, as the frontend section's own
     if not isinstance(data, dict) or not isinstance(data.get("frontend"), dict):
         raise typer.BadParameter(f"{recipe} has no 'frontend:' section")
     return FrontendConfig.from_dict(data["frontend"], path="frontend")
