@@ -171,16 +171,15 @@ class RunDir:
         return file
 
     # Writing outputs ----------------------------------------------------------
-    def write_bytes(self, relpath: str | Path, data: bytes, stage: str) -> Path:
+    def write_bytes(self, relpath: str | Path, data: bytes, stage: str, sources: tuple[str, ...] = ()) -> Path:
         atomic.write_bytes(self.path / relpath, data)
-        return self.record(relpath, stage)
+        return self.record(relpath, stage, sources)
 
-    def write_text(self, relpath: str | Path, text: str, stage: str) -> Path:
-        return self.write_bytes(relpath, text.encode("utf-8"), stage)
+    def write_text(self, relpath: str | Path, text: str, stage: str, sources: tuple[str, ...] = ()) -> Path:
+        return self.write_bytes(relpath, text.encode("utf-8"), stage, sources)
 
     def write_json(self, relpath: str | Path, obj: Any, stage: str, sources: tuple[str, ...] = ()) -> Path:
-        atomic.write_text(self.path / relpath, json.dumps(obj, indent=2, sort_keys=True) + "\n")
-        return self.record(relpath, stage, sources)
+        return self.write_text(relpath, json.dumps(obj, indent=2, sort_keys=True) + "\n", stage, sources)
 
     def model_files(self) -> tuple[str, ...]:
         """The trained and int8 models the manifest lists (what results are made from)."""

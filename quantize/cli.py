@@ -99,10 +99,7 @@ def memory(
             budget_bytes=budget.memory_bytes,
             goal_bytes=budget.memory_goal_bytes,
         )
-    except NotATFLiteModel as exc:
-        console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
-        raise typer.Exit(1)
-    except ArenaError as exc:
+    except (NotATFLiteModel, ArenaError) as exc:
         console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
         raise typer.Exit(1)
     if json_out:

@@ -148,19 +148,28 @@ def _try_arena_loud(model: bytes, arena_size: int):
         return None
 
 
-def _recorded_total(interp) -> int | None:
-    """Parse the RecordingMicroAllocator's "Arena allocation total" (printed to fd 2)."""
+@contextlib.contextmanager
+def _captured_fd2():
+    """Collect what the C library writes to fd 2 during the block: yields a list that
+    holds the text once the block ends."""
+    captured: list[str] = []
     saved = os.dup(2)
     with tempfile.TemporaryFile() as tmp:
         os.dup2(tmp.fileno(), 2)
         try:
-            interp.print_allocations()
+            yield captured
         finally:
             os.dup2(saved, 2)
             os.close(saved)
-        tmp.seek(0)
-        text = tmp.read().decode("utf-8", "replace")
-    m = _TOTAL_RE.search(text)
+            tmp.seek(0)
+            captured.append(tmp.read().decode("utf-8", "replace"))
+
+
+def _recorded_total(interp) -> int | None:
+    """Parse the RecordingMicroAllocator's "Arena allocation total" (printed to fd 2)."""
+    with _captured_fd2() as text:
+        interp.print_allocations()
+    m = _TOTAL_RE.search(text[0])
     return int(m.group(1)) if m else None
 
 
@@ -170,23 +179,15 @@ class ArenaError(RuntimeError):
 
 def _tflm_failure(model: bytes, arena_size: int) -> str:
     """What TFLite-Micro says when it fails on ``model`` (its stderr and exception text)."""
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as tmp:
-        os.dup2(tmp.fileno(), 2)
-        try:
-            from tflite_micro.python.tflite_micro import runtime
+    from tflite_micro.python.tflite_micro import runtime
 
-            try:
-                interp = runtime.Interpreter.from_bytes(model, arena_size=int(arena_size))
-                interp.invoke()
-                said = ""
-            except Exception as exc:  # the C++ side's failure, as the binding raises it
-                said = str(exc)
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-        tmp.seek(0)
-        logged = tmp.read().decode("utf-8", "replace")
+    said = ""
+    with _captured_fd2() as text:
+        try:
+            runtime.Interpreter.from_bytes(model, arena_size=int(arena_size)).invoke()
+        except Exception as exc:  # the C++ side's failure, as the binding raises it
+            said = str(exc)
+    logged = text[0]
     lines = [line.strip() for line in (logged + "\n" + said).splitlines() if line.strip()]
     return "; ".join(dict.fromkeys(lines))[:500] or "no message"
 
