@@ -101,7 +101,7 @@ def check_audio(path: str | Path, min_frames: int = 1) -> str | None:
     """
     import soundfile as sf
 
-    from edgeser.frontend.audio import wav_data_end
+    from edgeser.frontend.audio import float_sample_problem, truncation_problem
 
     path = Path(path)
     try:
@@ -120,26 +120,15 @@ def check_audio(path: str | Path, min_frames: int = 1) -> str | None:
         return f"not a readable audio file ({type(exc).__name__}: {str(exc).strip()[:120]})"
     if info.frames < min_frames:
         return f"contains no audio frames ({info.frames})"
-    if info.format == "WAV" and info.subtype.startswith("PCM_"):
-        # A truncated WAV: libsndfile reports the frames the data fits, but a header
-        # that claims more than the file holds shows up as a short data chunk.
-        width = {"PCM_U8": 1, "PCM_S8": 1, "PCM_16": 2, "PCM_24": 3, "PCM_32": 4}.get(info.subtype)
-        if width is not None:
-            claimed = wav_data_end(path)
-            if claimed is not None and claimed > stat.st_size:
-                return f"truncated: header claims {claimed} data bytes, file has {stat.st_size} bytes"
-    if info.subtype in ("FLOAT", "DOUBLE"):
-        # float samples can be NaN/inf or far outside [-1, 1], which load_audio refuses: read them
-        import numpy as np
-
+    truncated = truncation_problem(path, info)
+    if truncated:
+        return truncated
+    if info.subtype in ("FLOAT", "DOUBLE"):  # float files are read whole: NaN/inf, out of range
         try:
             data, _ = sf.read(str(path), dtype="float64", always_2d=True)
         except Exception as exc:
             return f"not a readable audio file ({type(exc).__name__}: {str(exc).strip()[:120]})"
-        if not np.all(np.isfinite(data)):
-            return "contains NaN or infinite samples"
-        if data.size and float(np.max(np.abs(data))) > 1.01:
-            return f"has float samples up to {float(np.max(np.abs(data))):.3g}, outside [-1, 1]"
+        return float_sample_problem(data)
     return None
 
 

@@ -73,6 +73,28 @@ def wav_data_end(path: Path) -> int | None:
     return None
 
 
+def truncation_problem(path: Path, info) -> str | None:
+    """For a PCM WAV whose header claims more data than the file holds (soundfile's
+    ``info``), the reason; else None. libsndfile would read the part that is there."""
+    if info.format != "WAV" or not info.subtype.startswith("PCM_"):
+        return None
+    claimed, size = wav_data_end(path), path.stat().st_size
+    if claimed is not None and claimed > size:
+        return f"truncated: header claims {claimed} data bytes, file has {size} bytes"
+    return None
+
+
+def float_sample_problem(data: np.ndarray) -> str | None:
+    """Why float samples [N, channels] cannot be used as [-1, 1] audio, or None:
+    NaN/inf, or more than 1 % over full scale (clipping them would change the signal)."""
+    if not np.all(np.isfinite(data)):
+        return "contains NaN or infinite samples"
+    peak = float(np.max(np.abs(data))) if data.size else 0.0
+    if peak > 1.01:
+        return f"has float samples up to {peak:.3g}, outside [-1, 1] (they would be clipped; rescale the file)"
+    return None
+
+
 def load_audio(path: str | Path, sample_rate: int = 16000) -> np.ndarray:
     """Read ``path`` as mono int16 at ``sample_rate`` Hz.
 
@@ -91,11 +113,9 @@ def load_audio(path: str | Path, sample_rate: int = 16000) -> np.ndarray:
         raise AudioError(path, "file is empty (0 bytes)")
     try:
         info = sf.info(str(path))
-        if info.format == "WAV" and info.subtype.startswith("PCM_"):
-            claimed = wav_data_end(path)
-            if claimed is not None and claimed > path.stat().st_size:
-                raise AudioError(path, f"truncated: header claims {claimed} data bytes, file has "
-                                       f"{path.stat().st_size} bytes")
+        truncated = truncation_problem(path, info)
+        if truncated:
+            raise AudioError(path, truncated)
         if info.subtype in ("PCM_16",) and info.channels == 1 and info.samplerate == sample_rate:
             data, rate = sf.read(str(path), dtype="int16", always_2d=True)
             if data.shape[0] == 0:
@@ -108,12 +128,9 @@ def load_audio(path: str | Path, sample_rate: int = 16000) -> np.ndarray:
         raise AudioError(path, f"not a readable audio file ({exc})") from None
     if data.shape[0] == 0:
         raise AudioError(path, "contains no samples")
-    if not np.all(np.isfinite(data)):
-        raise AudioError(path, "contains NaN or infinite samples")
-    peak = float(np.max(np.abs(data)))
-    if peak > 1.01:  # more than 1 % over full scale: not a [-1, 1] float file
-        raise AudioError(path, f"has float samples up to {peak:.3g}, outside [-1, 1] (they would be clipped; "
-                               "rescale the file)")
+    problem = float_sample_problem(data)
+    if problem:
+        raise AudioError(path, problem)
     mono = data.mean(axis=1)
     if rate != sample_rate:
         import librosa
