@@ -319,6 +319,9 @@ def run_search(base_recipe, data_root: Path, space, settings: TuneSettings, out:
 
     bar = tqdm(total=settings.trials, desc="trials", unit="trial")
 
+    # the base recipe itself first, when the space contains it: the table then holds its
+    # figure on the same folds, the one a tuned recipe must beat
+    base_point = space.point_of(base_recipe)
     experiment = storage / EXPERIMENT
     start = time.perf_counter()
     try:
@@ -327,9 +330,6 @@ def run_search(base_recipe, data_root: Path, space, settings: TuneSettings, out:
             tuner = tune.Tuner.restore(str(experiment), trainable=trainable, resume_unfinished=True, resume_errored=True)
         else:
             scheduler = ASHAScheduler(time_attr="fold", max_t=settings.folds, grace_period=1, reduction_factor=2)
-            # the base recipe itself first, when the space contains it: the table then holds its
-            # figure on the same folds, the one a tuned recipe must beat
-            base_point = space.point_of(base_recipe)
             search = OptunaSearch(seed=settings.seed, points_to_evaluate=[base_point] if base_point else None)
             tuner = tune.Tuner(
                 trainable,
@@ -342,13 +342,10 @@ def run_search(base_recipe, data_root: Path, space, settings: TuneSettings, out:
     finally:
         bar.close()
     trials = [_trial_record(i, result) for i, result in enumerate(grid, start=1)]
-    base_point = space.point_of(base_recipe)
     for t in trials:
         t["base"] = base_point is not None and all(t["params"].get(k) == v for k, v in base_point.items())
-    for t in trials:
-        t["complete"] = t["folds_done"] >= settings.folds or (t.get("feasible") is False)
-        if t["folds_done"] and t["folds_done"] < settings.folds and t.get("feasible"):
+        t["complete"] = t["folds_done"] >= settings.folds or t.get("feasible") is False
+        if not t["complete"] and t["folds_done"]:
             t["reason"] = t["reason"] or f"stopped early by ASHA after {t['folds_done']} fold(s)"
-            t["complete"] = False
     write_outputs(trials, out, base_recipe, space, settings, time.perf_counter() - start)
     return trials

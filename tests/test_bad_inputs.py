@@ -24,7 +24,6 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pytest
@@ -37,7 +36,6 @@ REPO = Path(__file__).resolve().parents[1]
 @dataclass(frozen=True)
 class Case:
     name: str
-    args: Callable[[Path], list[str]]  # tmp folder -> CLI arguments
     code: int  # the exit code the convention asks for
     says: str = ""  # a fragment the output must contain (names the input or the problem)
 
@@ -225,14 +223,14 @@ RECIPE_CASES = [
 @pytest.mark.parametrize("name,code,says", RECIPE_CASES, ids=[c[0] for c in RECIPE_CASES])
 def test_recipe_check(inputs, name, code, says):
     path = inputs["recipes"][name]
-    _check(Case(name, lambda t: [], code, says), ["recipe", "check", str(path)])
+    _check(Case(name, code, says), ["recipe", "check", str(path)])
 
 
 def test_recipe_given_as_a_folder_or_missing(inputs, tmp_path):
-    _check(Case("folder", lambda t: [], 1, "is a folder, not a recipe file"), ["recipe", "check", str(tmp_path)])
-    _check(Case("missing", lambda t: [], 1, "recipe file not found"), ["recipe", "check", str(tmp_path / "nope.yaml")])
+    _check(Case("folder", 1, "is a folder, not a recipe file"), ["recipe", "check", str(tmp_path)])
+    _check(Case("missing", 1, "recipe file not found"), ["recipe", "check", str(tmp_path / "nope.yaml")])
     out = tmp_path / "run"
-    _check(Case("train", lambda t: [], 1, "duplicate key"),
+    _check(Case("train", 1, "duplicate key"),
            ["train", "--recipe", str(inputs["recipes"]["duplicate"]), "--out", str(out)])
     assert not out.exists()  # refused before anything was made
 
@@ -248,7 +246,7 @@ AUDIO_CASES = [
 @pytest.mark.parametrize("name,says", AUDIO_CASES, ids=[c[0] for c in AUDIO_CASES])
 def test_features_refuse_bad_audio(inputs, tmp_path, name, says):
     out = tmp_path / "feat"
-    result = _check(Case(name, lambda t: [], 1, "nothing was written"), ["features", str(inputs["audio"][name]),
+    result = _check(Case(name, 1, "nothing was written"), ["features", str(inputs["audio"][name]),
                                                                        "--preset", "micro_speech", "--out", str(out)], out)
     if says:
         assert says in " ".join(result.output.split())
@@ -258,7 +256,7 @@ def test_features_refuse_bad_audio(inputs, tmp_path, name, says):
 def test_features_odd_but_valid_audio(inputs, tmp_path):
     out = tmp_path / "feat"
     audio = inputs["audio"]
-    _check(Case("odd", lambda t: [], 0, "4 int8 feature file(s) written"),
+    _check(Case("odd", 0, "4 int8 feature file(s) written"),
            ["features", str(audio["good"]), str(audio["silence"]), str(audio["short"]),
             str(audio["stereo_44k"]), "--preset", "micro_speech", "--out", str(out)], out)
     shapes = {p.stem: np.load(p).shape for p in out.glob("*.npy")}
@@ -269,7 +267,7 @@ def test_features_odd_but_valid_audio(inputs, tmp_path):
 def test_features_out_is_a_file(inputs, tmp_path):
     target = tmp_path / "exists.txt"
     target.write_text("keep me")
-    _check(Case("out_file", lambda t: [], 2, "is a file; it must be a folder"),
+    _check(Case("out_file", 2, "is a file; it must be a folder"),
            ["features", str(inputs["audio"]["good"]), "--preset", "micro_speech", "--out", str(target)])
     assert target.read_text() == "keep me"
 
@@ -285,20 +283,20 @@ MODEL_CASES = [
 def test_memory_refuses_bad_models(inputs, name, says):
     path = inputs["models"][name]
     expected = {"empty": "not a TensorFlow Lite model", "folder": "cannot be read"}.get(name, says)
-    _check(Case(name, lambda t: [], 1, expected), ["memory", str(path)])
+    _check(Case(name, 1, expected), ["memory", str(path)])
 
 
 @pytest.mark.parametrize("name", ["empty", "text", "truncated", "folder"])
 def test_check_refuses_bad_models(inputs, name):
-    _check(Case(name, lambda t: [], 1, inputs["models"][name].name), ["check", str(inputs["models"][name])])
+    _check(Case(name, 1, inputs["models"][name].name), ["check", str(inputs["models"][name])])
 
 
 # ---------------------------------------------------------------- corpora
 def test_data_stats_on_a_file_and_on_bad_clips(inputs):
     corpora = inputs["corpora"]
-    _check(Case("file", lambda t: [], 2, "is a file, not a folder"),
+    _check(Case("file", 2, "is a file, not a folder"),
            ["data", "stats", str(corpora["file"]), "--corpus", "generic"])
-    result = _check(Case("nan", lambda t: [], 0, "NaN or infinite"),
+    result = _check(Case("nan", 0, "NaN or infinite"),
                     ["data", "stats", str(corpora["nan_corpus"]), "--corpus", "generic"])
     assert "n.wav" in result.output
 
@@ -347,10 +345,10 @@ def test_hostile_labels_make_headers_that_compile(tmp_path):
 # ---------------------------------------------------------------- run folders
 def test_run_folder_bad_shapes(inputs, tmp_path):
     run = inputs["run"]
-    _check(Case("not_a_folder", lambda t: [], 1, "not a run folder"), ["quantize", str(tmp_path / "nope")])
+    _check(Case("not_a_folder", 1, "not a run folder"), ["quantize", str(tmp_path / "nope")])
     empty = tmp_path / "empty"
     empty.mkdir()
-    _check(Case("empty", lambda t: [], 1, "not a run folder"), ["quantize", str(empty)])
+    _check(Case("empty", 1, "not a run folder"), ["quantize", str(empty)])
     for name, manifest in (("corrupt", "{garbage"), ("foreign", "[1, 2, 3]")):
         bad = tmp_path / name
         shutil.copytree(run, bad)
@@ -358,28 +356,28 @@ def test_run_folder_bad_shapes(inputs, tmp_path):
         for cmd in (["quantize", str(bad)], ["evaluate", str(bad), "--corpus", "demo", "--data", str(bad / "corpus")],
                     ["memory", "--link-map", str(bad / "manifest.json")]):
             says = "mv " if cmd[0] != "memory" else "not a GNU ld link map"
-            _check(Case(f"{name}:{cmd[0]}", lambda t: [], 1, says), cmd)
+            _check(Case(f"{name}:{cmd[0]}", 1, says), cmd)
     edited = tmp_path / "edited"
     shutil.copytree(run, edited)
     text = (edited / "recipe.yaml").read_text().replace("seed: 0", "seed: 7")
     (edited / "recipe.yaml").write_text(text)
-    _check(Case("edited", lambda t: [], 1, "recipe.yaml changed after training"), ["quantize", str(edited)])
+    _check(Case("edited", 1, "recipe.yaml changed after training"), ["quantize", str(edited)])
     broken = tmp_path / "broken_recipe"
     shutil.copytree(run, broken)
     (broken / "recipe.yaml").write_text("name: x\nseed: 1\nseed: 2\n")
-    _check(Case("broken_recipe", lambda t: [], 1, "is not a valid recipe"), ["quantize", str(broken)])
+    _check(Case("broken_recipe", 1, "is not a valid recipe"), ["quantize", str(broken)])
 
 
 def test_tampered_output_is_named_and_redone(inputs, tmp_path):
     run = tmp_path / "run"
     shutil.copytree(inputs["run"], run)
     (run / "labels.json").write_text((run / "labels.json").read_text() + " ")
-    _check(Case("tampered_training", lambda t: [], 1, "labels.json changed since the stage wrote it"),
+    _check(Case("tampered_training", 1, "labels.json changed since the stage wrote it"),
            ["quantize", str(run)])
     run2 = tmp_path / "run2"
     shutil.copytree(inputs["run"], run2)
     (run2 / "check.json").write_text("{}\n")
-    _check(Case("tampered_check", lambda t: [], 0, "check: redone because check.json changed"), ["quantize", str(run2)])
+    _check(Case("tampered_check", 0, "check: redone because check.json changed"), ["quantize", str(run2)])
     assert json.loads((run2 / "check.json").read_text())  # rewritten by the stage
 
 
@@ -402,7 +400,7 @@ def test_a_second_writer_is_refused(inputs, tmp_path):
 def test_stale_results_are_not_shown(inputs, tmp_path):
     run = tmp_path / "run"
     shutil.copytree(inputs["run"], run)
-    _check(Case("evaluate", lambda t: [], 0, ""), ["evaluate", str(run), "--corpus", "demo", "--data", str(run / "corpus")])
+    _check(Case("evaluate", 0, ""), ["evaluate", str(run), "--corpus", "demo", "--data", str(run / "corpus")])
     result = next(run.glob("evaluate_*/evaluate_keras.json"))
     manifest = json.loads((run / "manifest.json").read_text())
     rel = result.relative_to(run).as_posix()
@@ -431,12 +429,12 @@ def test_outputs_follow_the_umask(tmp_path):
 
 def test_explain_refuses_silence_and_warns_on_short_clips(inputs, tmp_path):
     audio, run = inputs["audio"], inputs["run"]
-    _check(Case("silence", lambda t: [], 1, "silent (RMS"), ["explain", str(audio["silence"]), "--run", str(run),
+    _check(Case("silence", 1, "silent (RMS"), ["explain", str(audio["silence"]), "--run", str(run),
                                                             "--out", str(tmp_path / "e1")])
-    _check(Case("short", lambda t: [], 0, "the clip is 0.05 s long"),
+    _check(Case("short", 0, "the clip is 0.05 s long"),
            ["explain", str(audio["short"]), "--run", str(run), "--out", str(tmp_path / "e2")])
     assert json.loads((tmp_path / "e2" / "explain.json").read_text())["warnings"]
-    _check(Case("text", lambda t: [], 1, "text.wav"), ["explain", str(audio["text"]), "--run", str(run),
+    _check(Case("text", 1, "text.wav"), ["explain", str(audio["text"]), "--run", str(run),
                                                       "--out", str(tmp_path / "e3")])
 
 
