@@ -9,12 +9,13 @@ OUT    ?= runs/$(basename $(notdir $(RECIPE)))
 
 include firmware/firmware.mk
 
-.PHONY: setup test demo bench features-bench clean help
+.PHONY: setup test demo bench features-bench compile-edgetpu clean help
 
 help:
 	@echo "make setup   create .venv and install edgeser with pinned dependencies"
 	@echo "make test    run the test suite (sets up .venv first when needed)"
 	@echo "make demo    run the pipeline on the built-in demo corpus (RECIPE=, DATA=, OUT=)"
+	@echo "make compile-edgetpu  co-compile a run's models with Coral's edgetpu_compiler (RUN=runs/demo)"
 	@echo "make firmware       build the Dev Board Micro app (CORALMICRO_DIR=, FIRMWARE_GENERATED=, BENCHMARK=N, EDGESER_MODELS=lfs)"
 	@echo "make flash          build and flash with the SDK's flashtool (FLASH_ARGS=)"
 	@echo "make firmware-test  host build + unit tests of the firmware core"
@@ -33,11 +34,16 @@ test: setup firmware-test
 demo: setup
 	$(BIN)/edgeser demo --recipe $(RECIPE) --out $(OUT) $(if $(DATA),--data $(DATA),)
 
+RUN ?= runs/demo
+
+compile-edgetpu: setup
+	$(BIN)/edgeser compile --run $(RUN)
+
 features-bench: setup
-	$(BIN)/python -m edgeser.benchmarks.frontend
+	$(BIN)/edgeser benchmark frontend
 
 clean: firmware-clean
 	rm -rf runs .pytest_cache
 
 bench: setup
-	$(BIN)/python -m edgeser.benchmarks.run_bench $(OUT)
+	$(BIN)/edgeser benchmark run $(OUT)

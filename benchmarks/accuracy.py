@@ -1,8 +1,8 @@
 """Speaker-independent accuracy on RAVDESS (leave-speakers-out), float and int8 on TFLite-Micro.
 
-    python -m edgeser.benchmarks.accuracy [--recipe configs/ravdess.yaml] [--data ../shared/data/ravdess]
-                                          [--folds 4] [--json PATH] [--epochs N] [--actors N]
-                                          [--backend tflm|keras] [--cross-data ../shared/data/emodb]
+    edgeser benchmark accuracy [--recipe configs/ravdess.yaml] [--data ../shared/data/ravdess]
+                               [--folds 4] [--json PATH] [--epochs N] [--actors N]
+                               [--backend tflm|keras] [--cross-data ../shared/data/emodb]
 
 Protocol. The actors are dealt into ``--folds`` groups (``corpora.splits.leave_speakers_out``,
 genders dealt evenly); each group is the test set of one fold. Out of each fold's
@@ -26,7 +26,7 @@ chance and fusion can differ from acoustic-only; that is not lexical information
 Scores. Every fold's float models are scored (acoustic-only, keyword-only, fusion); with
 ``--backend tflm`` (the default) the fold's acoustic-only and fusion models are also
 converted to full int8, calibrated on the fold's training clips, and run through the
-TFLite-Micro interpreter chained as on the board (``evaluation.folds.FoldPredictor``).
+TFLite-Micro interpreter chained as on the board (``evaluation.folds.fold_predictor``).
 The classical reference, openSMILE eGeMAPSv02 functionals + a balanced logistic
 regression on the very same folds (``evaluation.egemaps.accuracy_row``), is printed beside.
 
@@ -43,7 +43,6 @@ time per fold) and, with ``--json``, the same as JSON.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import sys
 import time
@@ -62,10 +61,9 @@ GOAL_MACRO_F1 = 0.55  # issue goal: mean acoustic-or-fusion int8 macro-F1 ...
 GOAL_MARGIN = 0.08  # ... and at least this far above eGeMAPS + LR on the same folds
 CROSS_RULE = ("predictions restricted to the test corpus' classes (calm's probability added to neutral's); "
               "UA and macro-F1 average over the classes that corpus has")
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_RECIPE = ROOT / "configs" / "ravdess.yaml"
-DEFAULT_DATA = ROOT.parent / "shared" / "data" / "ravdess"
-DEFAULT_CACHE = ROOT / "runs" / ".cache"
+DEFAULT_RECIPE = Path("configs/ravdess.yaml")  # relative to the working folder (the repository's root)
+DEFAULT_DATA = Path("../shared/data/ravdess")
+DEFAULT_CACHE = Path("runs/.cache")
 NOTE = (
     "RAVDESS has two fixed sentences spoken in every emotion: the words carry no emotion, so the "
     "keyword branch cannot help through words here; whatever keyword-only scores above chance (1/8) "
@@ -108,18 +106,6 @@ def prepare_base(recipe, data_root: Path, cache: Path):
     return run
 
 
-def keyword_embeddings(run, windows: np.ndarray) -> np.ndarray:
-    """Mean float keyword embedding [N, Ek] of each clip's keyword windows [N, K, Tk, C]."""
-    from edgeser.models.kws import build_kws_embedding_model
-    from edgeser.models.training import logits_of
-    from edgeser.pipeline import run_model
-
-    n, k = windows.shape[:2]
-    model = build_kws_embedding_model(run_model(run, "keyword"))
-    flat = windows.reshape(n * k, *windows.shape[2:])
-    return logits_of(model, flat).reshape(n, k, -1).mean(axis=1)
-
-
 @dataclasses.dataclass
 class BaseData:
     """Everything the folds share: the base run, its labels, the clips in features order,
@@ -138,10 +124,10 @@ class BaseData:
 def load_base(recipe, data_root: Path, cache: Path = DEFAULT_CACHE, actors: int | None = None) -> BaseData:
     """Prepare (or reuse) the base run and load its features; ``actors`` keeps the first N actors."""
     from edgeser.corpora import read_corpus
-    from edgeser.pipeline import _labels
+    from edgeser.models.registry import keyword_embeddings
 
     run = prepare_base(recipe, Path(data_root), cache)
-    labels = _labels(run)
+    labels = run.labels()
     with np.load(run.path / "features.npz") as stored:
         x, y, speakers, windows = stored["x"], stored["y"], stored["speakers"], stored["kw_windows"]
         index = stored["corpus_index"] if "corpus_index" in stored.files else None
@@ -212,11 +198,12 @@ def run_fold(recipe, labels, x, y, kw_emb, fold, settings_override=None, progres
     TFLite-Micro; needs ``windows`` [N, K, Tk, C] and ``kw_run``, the run of the keyword
     model). ``cross`` adds ``cross`` (float, and int8 with tflm): scores on a second corpus.
     """
-    from edgeser.evaluation.metrics import score
+    from edgeser.metrics import score
     from edgeser.models.ensemble import softmax
     from edgeser.models.training import logits_of, seed_everything, train_classifier
-    from edgeser.pipeline import _keyword_only_head, model_configs
-    from edgeser.train_options import fusion_extras, one_hot, test_metrics
+    from edgeser.models.registry import build, model_configs
+    from edgeser.evaluation.fairness import test_metrics
+    from edgeser.train_options import fusion_extras, one_hot
 
     start = time.perf_counter()
     if settings_override is not None:
@@ -233,7 +220,7 @@ def run_fold(recipe, labels, x, y, kw_emb, fold, settings_override=None, progres
     audio, fusion, emb, history, info = models.audio, models.fusion, models.emb, models.history, models.info
     acoustic_seconds = info.pop("acoustic_seconds")
     seed_everything(recipe.seed)
-    kw_only = _keyword_only_head(keyword_cfg.embedding_dim, fusion_cfg)
+    kw_only = build(recipe, labels, "keyword_only")
     train_classifier(kw_only, (kw_emb[tr], y[tr]), (kw_emb[va], y[va]), classes, recipe.training.fusion, recipe.seed,
                      description=f"{fold.name} keyword-only", progress=progress)
 
@@ -263,11 +250,11 @@ def run_fold(recipe, labels, x, y, kw_emb, fold, settings_override=None, progres
         "scores": scores,
         "options": options,
     }
-    predictors = {"float": folds_lib.FoldPredictor(models, kw_run, x[tr], None, kw_emb[tr], "keras")}
+    predictors = {"float": folds_lib.fold_predictor(models, kw_run, x[tr], None, kw_emb[tr], "keras")}
     if backend == "tflm":
         if windows is None or kw_run is None:
             raise ValueError("backend tflm needs the keyword windows and the keyword model's run")
-        predictors["int8"] = folds_lib.FoldPredictor(models, kw_run, x[tr], windows[tr], kw_emb[tr], "tflm", recipe.seed)
+        predictors["int8"] = folds_lib.fold_predictor(models, kw_run, x[tr], windows[tr], kw_emb[tr], "tflm", recipe.seed)
         int8 = predictors["int8"](x[te], windows[te], kw_emb[te])
         result["scores_int8"] = {name: score(y[te], v.argmax(-1), classes).to_dict() for name, v in int8.items()}
     if cross is not None:
@@ -501,51 +488,3 @@ def checked_inputs(recipe_path: Path, data: Path, console):
         console.print(f"[red]{data}: no such folder; pass --data with a RAVDESS copy (Actor_NN/...)[/red]")
         return None
     return recipe
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    from rich.console import Console
-
-    from edgeser.atomic import write_json, write_text
-
-    parser = argparse.ArgumentParser(prog="python -m edgeser.benchmarks.accuracy", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--recipe", type=Path, default=DEFAULT_RECIPE, help="recipe YAML (default configs/ravdess.yaml)")
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="RAVDESS folder (Actor_NN/...)")
-    parser.add_argument("--folds", type=int, default=4, help="number of actor folds (default 4)")
-    parser.add_argument("--json", type=Path, default=None, help="write the results as JSON here")
-    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="feature cache and keyword-model folder")
-    parser.add_argument("--epochs", type=int, default=None, help="override the acoustic and fusion epochs (quick looks)")
-    parser.add_argument("--actors", type=int, default=None, help="use only the first N actors (quick looks)")
-    parser.add_argument("--only-folds", type=int, default=None, help="run only the first N folds (quick looks)")
-    parser.add_argument("--backend", choices=("tflm", "keras"), default="tflm",
-                        help="tflm (default): float and int8 TFLite-Micro scores; keras: float only")
-    parser.add_argument("--cross-data", type=Path, default=None,
-                        help="a second corpus scored by every fold's models (e.g. ../shared/data/emodb)")
-    parser.add_argument("--cross-corpus", default="emodb", help="reader of --cross-data (default emodb)")
-    parser.add_argument("--no-egemaps", action="store_true", help="skip the eGeMAPS + LR reference row")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
-    args = parser.parse_args(argv)
-    console = Console(stderr=True)
-    recipe = checked_inputs(args.recipe, args.data, console)
-    if recipe is None:
-        return 1
-    if args.cross_data is not None and not args.cross_data.is_dir():
-        console.print(f"[red]{args.cross_data}: no such folder (--cross-data)[/red]")
-        return 1
-    try:
-        result = run_benchmark(recipe, args.data, args.folds, args.cache, args.actors, args.epochs, not args.quiet,
-                               args.only_folds, args.backend, args.cross_corpus, args.cross_data, not args.no_egemaps)
-    except (ValueError, RuntimeError) as exc:
-        console.print(f"[red]{exc}[/red]")
-        return 1
-    print_table(result)
-    if args.json:
-        write_json(args.json, result)
-        write_text(args.json.with_suffix(".md"), markdown_table(result))
-        curves = plot_curves(result, args.json.with_suffix(".curves.png"))
-        console.print(f"results: {args.json} (table: {args.json.with_suffix('.md')}); learning curves: {curves}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

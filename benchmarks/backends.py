@@ -23,13 +23,13 @@ per-op breakdown times each op alone as a one-op model
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 from typing import Any, Sequence
 
 import numpy as np
 
-from edgeser.benchmarks.latency import BenchError, ModelFile, TensorSpec
+from edgeser.benchmarks.latency import BenchError, TensorSpec
+from edgeser.tflite_file import ModelFile
 
 BACKENDS = ("litert", "tflm", "edgetpu", "board")
 LITERT_VARIANTS = ("builtin", "reference")
@@ -135,10 +135,10 @@ class TFLMRunner(Runner):
         else:
             first = str(last).strip().splitlines()[0] if last and str(last).strip() else "allocation failed"
             raise BenchError(f"TFLite-Micro cannot load {source}: {first}.")
-        from ai_edge_litert import schema_py_generated as schema
+        from edgeser.tflite_file import parse
 
-        sg = schema.Model.GetRootAsModel(data, 0).Subgraphs(0)
-        self._n_in, self._n_out = sg.InputsLength(), sg.OutputsLength()
+        sg = parse(data, source).subgraphs[0]
+        self._n_in, self._n_out = len(sg.inputs), len(sg.outputs)
 
     def input_specs(self) -> list[TensorSpec]:
         return [_details_spec(self._it.get_input_details(i)) for i in range(self._n_in)]

@@ -15,119 +15,16 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any, List, Optional
+from typing import Annotated, List, Optional
 
 import typer
 
-__all__ = ["bench", "run_bench"]
+__all__ = ["bench"]
 
 
 def _fail(message: str) -> None:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(1)
-
-
-def run_bench(
-    models: list[Path],
-    backend: str = "litert",
-    variant: str = "all",
-    warmup: int = 10,
-    runs: int = 100,
-    input_npy: Path | None = None,
-    per_op: bool = False,
-    predict: bool = True,
-    vs: Path | None = None,
-    pipeline: Path | None = None,
-    audio_seconds: float | None = None,
-    port: str | None = None,
-    board_command: str | None = None,
-    board_timeout: float = 120.0,
-    baud: int = 115200,
-    arena_kb: int | None = None,
-) -> dict[str, Any]:
-    """Run everything asked for and return the bench.json document (raises BenchError)."""
-    import edgeser  # noqa: F401  (tf-keras before TensorFlow)
-    from edgeser.benchmarks import backends as B
-    from edgeser.benchmarks.board import board_bench
-    from edgeser.benchmarks.latency import BenchError, load_features, read_model
-    from edgeser.benchmarks.measure import benchmark_model, compare_models, find_pipeline_models, pipeline_latency
-    from edgeser.benchmarks.predict import predict_model
-    from edgeser.benchmarks.report import make_document
-
-    if backend not in B.BACKENDS:
-        raise BenchError(f"unknown backend '{backend}': choose one of {', '.join(B.BACKENDS)}.")
-    if warmup < 0 or runs < 1:
-        raise BenchError(f"--runs must be at least 1 and --warmup at least 0 (got runs={runs}, warmup={warmup}).")
-    if not models and pipeline is None and backend != "board":
-        raise BenchError("give at least one MODEL.tflite (or --pipeline RUN_DIR).")
-    if backend == "board" and not port:
-        raise BenchError("the board backend needs --port (a serial device such as /dev/ttyACM0, or a pyserial URL).")
-
-    # Read and check every file first: a bad one fails before any timing or writing.
-    files = [read_model(p) for p in models]
-    other = read_model(vs) if vs is not None else None
-    features = load_features(input_npy) if input_npy is not None else None
-    variants = B.variants_for(backend, None if variant == "all" else variant) if backend != "board" else [""]
-    if backend == "edgetpu":
-        for mf in files + ([other] if other else []):
-            B.check_edgetpu_model(mf)
-        ok, why = B.edgetpu_available()
-        if not ok:
-            raise BenchError(f"the edgetpu backend cannot run here because {why}: install Coral's Edge TPU runtime and connect a USB Accelerator.")
-
-    settings: dict[str, Any] = {
-        "backend": backend,
-        "variants": variants,
-        "warmup": warmup,
-        "runs": runs,
-        "input": str(input_npy) if input_npy else "deterministic random int8 (numpy default_rng(0))",
-    }
-    arena = arena_kb * 1024 if arena_kb else None
-    results, comparisons, predictions = [], [], []
-    pipe = None
-    board = None
-    if backend == "board":
-        settings["port"] = port
-        board = board_bench(port, command=board_command, timeout_s=board_timeout, baudrate=baud).to_dict()
-    else:
-        for mf in files:
-            for v in variants:
-                results.append(
-                    benchmark_model(
-                        mf, backend, v, warmup, runs, features, str(input_npy) if input_npy else "features",
-                        per_op=per_op, arena_size=arena,
-                    )
-                )
-                if other is not None:
-                    comparisons.append(compare_models(mf, other, backend, v, warmup, runs, features, str(input_npy) if input_npy else "features"))
-        if pipeline is not None:
-            found = find_pipeline_models(pipeline, compiled=backend == "edgetpu")
-            pipe = pipeline_latency(
-                found["keyword"], found["acoustic"], found["fusion"], audio_seconds,
-                backend=backend, runs=runs, variant=variants[0] or "builtin", warmup=min(warmup, 3),
-            )
-            if predict and backend != "edgetpu":
-                from edgeser.benchmarks.predict import predict_pipeline
-
-                try:
-                    pipe["predicted"] = predict_pipeline(
-                        found["keyword"], found["acoustic"], found["fusion"], pipe["keyword_windows"], pipe["frames"]
-                    )
-                except BenchError as exc:
-                    pipe["predicted"] = {"error": str(exc)}
-    if predict:
-        seen: set[str] = set()
-        for mf in files + ([other] if other else []):
-            if mf.path in seen:
-                continue
-            seen.add(mf.path)
-            try:
-                predictions.append(predict_model(mf).to_dict())
-            except BenchError as exc:
-                predictions.append({"model": mf.path, "label": "predicted", "error": str(exc)})
-    return make_document(settings, results, [p for p in predictions if "error" not in p], comparisons, pipe, board) | {
-        "prediction_errors": [p["error"] for p in predictions if "error" in p]
-    }
 
 
 def bench(
@@ -152,6 +49,7 @@ def bench(
 ) -> None:
     """Time models on the host (LiteRT, TFLite-Micro), an Edge TPU, or the board; predict board latency."""
     from edgeser.benchmarks.latency import BenchError
+    from edgeser.benchmarks.run_bench import run_bench
 
     try:
         doc = run_bench(
@@ -188,3 +86,137 @@ def bench(
         console.print(f"[yellow]no prediction:[/yellow] {err}")
     if written:
         console.print(f"wrote {len(written)} files into {out} (bench.json + {len(written) - 1} histograms)")
+
+
+# -- `edgeser benchmark ...`: the benchmarks that train or time whole pipelines ----------------------------
+benchmark_app = typer.Typer(
+    help="Benchmarks that print a table and write JSON: accuracy on unseen speakers, the literature options, "
+    "frontend throughput, and a run's device models on every backend.",
+    no_args_is_help=True,
+)
+RECIPE_HELP = "Recipe YAML (default configs/ravdess.yaml, relative to the working folder)."
+DATA_HELP = "RAVDESS folder (Actor_NN/...; default ../shared/data/ravdess)."
+
+
+def _bad_input(message: str) -> None:
+    from rich.console import Console
+
+    Console(stderr=True).print(f"[red]error:[/red] {message}", soft_wrap=True)
+    raise typer.Exit(1)
+
+
+def _recipe_and_data(recipe: Path, data: Path):
+    """The recipe and the corpus folder, or one line naming what cannot be used (exit 1)."""
+    from edgeser.recipe import load_recipe
+    from edgeser.settings import SettingsError
+
+    try:
+        loaded = load_recipe(recipe)
+    except SettingsError as exc:
+        _bad_input(f"invalid recipe: {exc}")
+    if not data.is_dir():
+        _bad_input(f"{data}: no such folder; pass --data with a RAVDESS copy (Actor_NN/...)")
+    return loaded
+
+
+@benchmark_app.command("accuracy")
+def benchmark_accuracy(
+    recipe: Annotated[Path, typer.Option("--recipe", help=RECIPE_HELP)] = Path("configs/ravdess.yaml"),
+    data: Annotated[Path, typer.Option("--data", help=DATA_HELP)] = Path("../shared/data/ravdess"),
+    folds: Annotated[int, typer.Option("--folds", help="Number of actor folds.")] = 4,
+    json_path: Annotated[Optional[Path], typer.Option("--json", help="Write the results here (+ .md table, .curves.png).")] = None,
+    cache: Annotated[Path, typer.Option("--cache", help="Feature cache and keyword-model folder.")] = Path("runs/.cache"),
+    epochs: Annotated[Optional[int], typer.Option("--epochs", help="Override the acoustic and fusion epochs (quick looks).")] = None,
+    actors: Annotated[Optional[int], typer.Option("--actors", help="Use only the first N actors (quick looks).")] = None,
+    only_folds: Annotated[Optional[int], typer.Option("--only-folds", help="Run only the first N folds (quick looks).")] = None,
+    backend: Annotated[str, typer.Option("--backend", help="tflm: float and int8 TFLite-Micro scores; keras: float only.")] = "tflm",
+    cross_data: Annotated[Optional[Path], typer.Option("--cross-data", help="A second corpus scored by every fold's models (e.g. ../shared/data/emodb).")] = None,
+    cross_corpus: Annotated[str, typer.Option("--cross-corpus", help="Reader of --cross-data.")] = "emodb",
+    egemaps: Annotated[bool, typer.Option("--egemaps/--no-egemaps", help="The eGeMAPS + LR reference row.")] = True,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
+) -> None:
+    """Leave-speakers-out accuracy on RAVDESS, float and int8 on TFLite-Micro, beside eGeMAPS + LR."""
+    from rich.console import Console
+
+    from edgeser.atomic import write_json, write_text
+    from edgeser.benchmarks.accuracy import markdown_table, plot_curves, print_table, run_benchmark
+
+    if backend not in ("tflm", "keras"):
+        _bad_input(f"--backend must be tflm or keras, got {backend!r}")
+    loaded = _recipe_and_data(recipe, data)
+    if cross_data is not None and not cross_data.is_dir():
+        _bad_input(f"{cross_data}: no such folder (--cross-data)")
+    try:
+        result = run_benchmark(loaded, data, folds, cache, actors, epochs, not quiet, only_folds, backend,
+                               cross_corpus, cross_data, egemaps)
+    except (ValueError, RuntimeError) as exc:
+        _bad_input(str(exc))
+    print_table(result)
+    if json_path:
+        write_json(json_path, result)
+        write_text(json_path.with_suffix(".md"), markdown_table(result))
+        curves = plot_curves(result, json_path.with_suffix(".curves.png"))
+        Console(stderr=True).print(f"results: {json_path} (table: {json_path.with_suffix('.md')}); learning curves: {curves}")
+
+
+@benchmark_app.command("recipe-options")
+def benchmark_recipe_options(
+    recipe: Annotated[Path, typer.Option("--recipe", help=RECIPE_HELP)] = Path("configs/ravdess.yaml"),
+    data: Annotated[Path, typer.Option("--data", help=DATA_HELP)] = Path("../shared/data/ravdess"),
+    folds: Annotated[int, typer.Option("--folds", help="Number of actor folds.")] = 4,
+    only_folds: Annotated[Optional[int], typer.Option("--only-folds", help="Run only the first N folds.")] = None,
+    variants: Annotated[Optional[str], typer.Option("--variants", help="Comma-separated variant names (default: all).")] = None,
+    json_path: Annotated[Optional[Path], typer.Option("--json", help="Results (rewritten as they come; a rerun resumes).")] = None,
+    cache: Annotated[Path, typer.Option("--cache", help="Feature cache and keyword-model folder.")] = Path("runs/.cache"),
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
+) -> None:
+    """The literature training options, one per row, on the accuracy benchmark's folds."""
+    from edgeser.benchmarks.recipe_options import VARIANTS, print_table, run
+
+    loaded = _recipe_and_data(recipe, data)
+    chosen = [v.strip() for v in (variants or ",".join(VARIANTS)).split(",") if v.strip()]
+    try:
+        result = run(loaded, data, chosen, folds, only_folds, json_path, cache, not quiet)
+    except (ValueError, RuntimeError) as exc:
+        _bad_input(str(exc))
+    print_table(result)
+
+
+@benchmark_app.command("frontend")
+def benchmark_frontend(
+    seconds: Annotated[float, typer.Option("--seconds", help="Seconds of audio to process.")] = 60.0,
+    repeats: Annotated[int, typer.Option("--repeats", help="Repetitions; the median is reported.")] = 5,
+    preset: Annotated[Optional[List[str]], typer.Option("--preset", help="Frontend preset(s) (default: micro_speech and coralmicro).")] = None,
+    json_path: Annotated[Path, typer.Option("--json", help="Output JSON.")] = Path("runs/bench/frontend.json"),
+) -> None:
+    """Frontend throughput: the NumPy MicroFrontend vs TensorFlow's op vs librosa, one thread."""
+    from edgeser import atomic
+    from edgeser.benchmarks.frontend import print_table, run
+
+    reports = []
+    for name in preset or ["micro_speech", "coralmicro"]:
+        report = run(seconds, max(1, repeats), name)
+        print_table(report)
+        reports.append(report)
+    atomic.write_json(json_path, {"benchmark": "frontend", "runs": reports})
+    typer.echo(f"wrote {json_path}")
+
+
+@benchmark_app.command("run")
+def benchmark_run(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder with *_int8.tflite models (edgeser quantize).")],
+    runs: Annotated[int, typer.Option("--runs", help="Timed invocations.")] = 50,
+    warmup: Annotated[int, typer.Option("--warmup", help="Untimed invocations first.")] = 5,
+) -> None:
+    """A run's device models, one by one and as the fused pipeline, on every backend this machine has."""
+    from edgeser.benchmarks.latency import BenchError
+    from edgeser.benchmarks.run_bench import write_bench
+    from edgeser.rundir import RunDir
+
+    run = RunDir.open(run_dir)
+    try:
+        write_bench(run, runs, warmup)
+    except BenchError as exc:
+        _fail(str(exc))
+    typer.echo((run.path / "bench.md").read_text(), nl=False)
+    typer.echo(f"written: {run.path / 'bench.json'}, {run.path / 'bench.md'}")

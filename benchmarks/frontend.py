@@ -1,6 +1,6 @@
 """Frontend throughput: the NumPy MicroFrontend vs the TF op vs librosa log-mel.
 
-    python -m edgeser.benchmarks.frontend [--seconds 60] [--repeats 5] [--json runs/bench/frontend.json]
+    edgeser benchmark frontend [--seconds 60] [--repeats 5] [--json runs/bench/frontend.json]
 
 Measures seconds of audio processed per CPU-second (``time.process_time``) on one
 thread, on the same audio for all three: RAVDESS clips concatenated when
@@ -10,36 +10,25 @@ output says which). Each measurement is repeated and the median reported.
 
 from __future__ import annotations
 
-import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Callable
 
-# One thread everywhere; must be set before NumPy/TF are imported.
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS",
-             "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
-    os.environ[_var] = "1"
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-import argparse  # noqa: E402
-import json  # noqa: E402
-import platform  # noqa: E402
-import statistics  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Callable  # noqa: E402
-
-import numpy as np  # noqa: E402
+import numpy as np
 
 DEFAULT_JSON = Path("runs/bench/frontend.json")
 
 
 def _ravdess_root() -> Path:
-    here = Path(__file__).resolve()
-    return here.parents[1].parent / "shared" / "data" / "ravdess"
+    return Path("../shared/data/ravdess")  # relative to the working folder (the repository's root)
 
 
 def load_bench_audio(seconds: float, sample_rate: int) -> tuple[np.ndarray, str]:
     """int16 audio of about ``seconds`` and a description of where it came from."""
-    from edgeser.frontend.audio import AudioError, load_audio
+    from edgeser.corpora.audio import AudioError, load_audio
 
     root = _ravdess_root()
     target = int(seconds * sample_rate)
@@ -90,10 +79,13 @@ def run(seconds: float, repeats: int, preset: str) -> dict:
     from edgeser.frontend.microfrontend import compute_raw
     from edgeser.frontend.tf_reference import tf_microfrontend
 
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)  # one BLAS/OpenMP thread, for the rest of the process
     try:
         tf.config.threading.set_intra_op_parallelism_threads(1)
         tf.config.threading.set_inter_op_parallelism_threads(1)
-    except RuntimeError:  # already initialised
+    except RuntimeError:  # TensorFlow already initialised in this process: its pools stay as they are
         pass
 
     config = FrontendConfig.preset(preset)
@@ -166,29 +158,3 @@ def print_table(report: dict) -> None:
     console.print(f"audio: {report['audio_source']}")
     console.print(f"NumPy/TF time ratio: {report['numpy_over_tf_time_ratio']:.2f}; "
                   f"NumPy output identical to TF: {report['numpy_equals_tf']}")
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=60.0, help="seconds of audio to process (default 60)")
-    parser.add_argument("--repeats", type=int, default=5, help="repetitions; the median is reported (default 5)")
-    parser.add_argument("--preset", action="append", default=None,
-                        help="frontend preset(s) to measure (default: micro_speech and coralmicro)")
-    parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help=f"output JSON (default {DEFAULT_JSON})")
-    args = parser.parse_args(argv)
-
-    from edgeser import atomic
-
-    presets = args.preset or ["micro_speech", "coralmicro"]
-    reports = []
-    for preset in presets:
-        report = run(args.seconds, max(1, args.repeats), preset)
-        print_table(report)
-        reports.append(report)
-    atomic.write_json(args.json, {"benchmark": "frontend", "runs": reports})
-    print(f"wrote {args.json}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

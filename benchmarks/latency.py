@@ -22,28 +22,17 @@ from __future__ import annotations
 
 import copy
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ai_edge_litert import schema_py_generated as schema
+from edgeser import tflite_file
+from edgeser.tflite_file import ModelFile
 
-EDGETPU_CUSTOM_OP = "edgetpu-custom-op"
 RANDOM_SEED = 0
 
-_TYPE_NAMES = {v: k for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
-_NP_TYPES = {
-    "INT8": np.int8,
-    "UINT8": np.uint8,
-    "INT16": np.int16,
-    "INT32": np.int32,
-    "INT64": np.int64,
-    "FLOAT32": np.float32,
-    "FLOAT16": np.float16,
-    "BOOL": np.bool_,
-}
 
 
 class BenchError(Exception):
@@ -110,93 +99,18 @@ class TensorSpec:
     zero_point: int = 0
 
 
-@dataclass
-class ModelFile:
-    """A .tflite read once: its bytes, parsed object-API model and a few facts."""
-
-    path: str
-    data: bytes
-    model: Any  # schema.ModelT
-    op_names: list[str] = field(default_factory=list)
-
-    @property
-    def name(self) -> str:
-        return Path(self.path).name
-
-    @property
-    def is_edgetpu_compiled(self) -> bool:
-        return any(n == f"CUSTOM:{EDGETPU_CUSTOM_OP}" for n in self.op_names)
-
-    def tensor_type(self, index: int) -> str:
-        t = self.model.subgraphs[0].tensors[index]
-        return _TYPE_NAMES.get(t.type, str(t.type))
-
-    @property
-    def input_types(self) -> list[str]:
-        sg = self.model.subgraphs[0]
-        return [self.tensor_type(i) for i in (sg.inputs if sg.inputs is not None else [])]
-
-    @property
-    def is_float(self) -> bool:
-        """True when any model input/output or non-constant tensor is float (not full-int8)."""
-        sg = self.model.subgraphs[0]
-        for i, t in enumerate(sg.tensors or []):
-            if _TYPE_NAMES.get(t.type) not in ("FLOAT32", "FLOAT16"):
-                continue
-            buf = self.model.buffers[t.buffer] if 0 < t.buffer < len(self.model.buffers) else None
-            constant = buf is not None and buf.data is not None and len(buf.data) > 0
-            if not constant or i in set(sg.inputs or []) | set(sg.outputs or []):
-                return True
-        return False
-
-    def input_specs(self) -> list[TensorSpec]:
-        sg = self.model.subgraphs[0]
-        return [_spec(sg.tensors[i]) for i in (sg.inputs if sg.inputs is not None else [])]
-
-
-def _spec(t: Any) -> TensorSpec:
-    name = t.name.decode() if isinstance(t.name, bytes) else str(t.name)
-    shape = tuple(int(d) for d in (t.shape if t.shape is not None else ()))
-    q = t.quantization
-    scale = float(q.scale[0]) if q is not None and q.scale is not None and len(q.scale) else 0.0
-    zp = int(q.zeroPoint[0]) if q is not None and q.zeroPoint is not None and len(q.zeroPoint) else 0
-    return TensorSpec(name, shape, _NP_TYPES.get(_TYPE_NAMES.get(t.type, ""), np.int8), scale, zp)
-
-
-def op_name(model: Any, opcode_index: int) -> str:
-    """Builtin name (or ``CUSTOM:<code>``) of an operator code (the check's own parser)."""
-    from edgeser.quantize.edgetpu_check import op_name as name_and_version
-
-    return name_and_version(model, opcode_index)[0]
-
-
-def parse_model(data: bytes, source: str) -> Any:
-    if len(data) < 8 or data[4:8] != b"TFL3":
-        raise BenchError(f"{source} is not a TensorFlow Lite model (no 'TFL3' flatbuffer identifier).")
-    try:
-        model = schema.ModelT.InitFromPackedBuf(data, 0)
-    except Exception as exc:  # corrupt flatbuffer
-        raise BenchError(f"{source} is not a readable TensorFlow Lite model ({type(exc).__name__}).") from exc
-    if not model.subgraphs:
-        raise BenchError(f"{source} is a TensorFlow Lite model without a subgraph, so there is nothing to run.")
-    return model
+def input_specs(mf: ModelFile) -> list[TensorSpec]:
+    """The model's inputs as runner input specs (shape, numpy dtype, first scale and zero point)."""
+    return [TensorSpec(t.name, t.shape, t.numpy_dtype, t.scale, t.zero_point) for t in mf.inputs]
 
 
 def read_model(path: str | Path) -> ModelFile:
-    """Read and parse a .tflite; :class:`BenchError` with one sentence naming the file otherwise."""
-    path = Path(path)
+    """Read and parse a .tflite (:func:`edgeser.tflite_file.read`); :class:`BenchError`
+    with one sentence naming the file otherwise."""
     try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise BenchError(f"{path} does not exist.") from None
-    except IsADirectoryError:
-        raise BenchError(f"{path} is a folder, not a .tflite model file.") from None
-    except OSError as exc:
-        raise BenchError(f"{path} cannot be read ({exc.strerror or exc}).") from exc
-    model = parse_model(data, str(path))
-    sg = model.subgraphs[0]
-    names = [op_name(model, op.opcodeIndex) for op in (sg.operators or [])]
-    return ModelFile(str(path), data, model, names)
+        return tflite_file.read(Path(path))
+    except tflite_file.TFLiteFileError as exc:
+        raise BenchError(str(exc)) from None
 
 
 # --- inputs -------------------------------------------------------------------------
@@ -220,7 +134,7 @@ def features_input(spec: TensorSpec, features: np.ndarray, source: str = "featur
     dtype = np.dtype(spec.dtype)
     if arr.dtype.kind == "f" and dtype.kind in "iu":
         if spec.scale > 0:
-            from edgeser.quantize.compare import quantize_input
+            from edgeser.quantize.arith import quantize_input
 
             arr = quantize_input(arr, spec.scale, spec.zero_point, dtype)
         else:
@@ -265,11 +179,6 @@ def make_inputs(specs: Sequence[TensorSpec], features: np.ndarray | None = None,
 
 
 # --- one-op sub-models (per-op timing by isolation) ---------------------------------------
-def _is_constant(model: Any, t: Any) -> bool:
-    buf = model.buffers[t.buffer] if 0 < t.buffer < len(model.buffers) else None
-    return buf is not None and buf.data is not None and len(buf.data) > 0
-
-
 def single_op_model(data: bytes, op_index: int) -> bytes:
     """A model that runs only op ``op_index`` of the main subgraph.
 
@@ -277,9 +186,7 @@ def single_op_model(data: bytes, op_index: int) -> bytes:
     weights, quantisation and options are the original's. Tensors the op does not use
     are dropped (TFLite-Micro's planner rejects tensors without a lifetime).
     """
-    import flatbuffers
-
-    model = schema.ModelT.InitFromPackedBuf(data, 0)
+    model = tflite_file.parse(data)
     sg = model.subgraphs[0]
     op = copy.deepcopy(sg.operators[op_index])
     used: list[int] = []
@@ -297,10 +204,8 @@ def single_op_model(data: bytes, op_index: int) -> bytes:
 
     op.inputs, op.outputs, op.intermediates = fix(op.inputs), fix(op.outputs), fix(op.intermediates)
     sg.operators = [op]
-    sg.inputs = list(dict.fromkeys(i for i in (op.inputs or []) if i >= 0 and not _is_constant(model, sg.tensors[i])))
+    sg.inputs = list(dict.fromkeys(i for i in (op.inputs or []) if i >= 0 and not tflite_file.is_constant(model, sg.tensors[i])))
     sg.outputs = list(op.outputs or [])
     model.subgraphs = [sg]
     model.signatureDefs = []
-    b = flatbuffers.Builder(len(data) + 1024)
-    b.Finish(model.Pack(b), file_identifier=b"TFL3")
-    return bytes(b.Output())
+    return tflite_file.serialise(model)

@@ -45,7 +45,8 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from edgeser.benchmarks.latency import BenchError, ModelFile, op_name, read_model
+from edgeser.benchmarks.latency import BenchError, read_model
+from edgeser.tflite_file import ModelFile
 
 # --- Edge TPU (Coral USB Accelerator / Dev Board Micro module) ------------------------------
 #: 4 TOPS peak int8 (Coral USB Accelerator and Dev Board Micro datasheets) = 2 TMAC/s.
@@ -160,7 +161,7 @@ def op_costs(mf: ModelFile) -> list[OpCost]:
     seen_buffers: set[int] = set()
     out: list[OpCost] = []
     for k, op in enumerate(sg.operators or []):
-        name = op_name(model, op.opcodeIndex)
+        name = mf.op_names[k]
         ins = [int(i) for i in (op.inputs if op.inputs is not None else [])]
         outs = [int(i) for i in (op.outputs if op.outputs is not None else [])]
         o_shape = _shape(sg, outs[0]) if outs else ()

@@ -1,6 +1,6 @@
 """Which literature training options help our tiny int8 models: one table on RAVDESS.
 
-    python -m edgeser.benchmarks.recipe_options [--recipe configs/ravdess.yaml] [--data ../shared/data/ravdess]
+    edgeser benchmark recipe-options [--recipe configs/ravdess.yaml] [--data ../shared/data/ravdess]
         [--folds 4] [--only-folds N] [--variants plain,eam,...] [--json PATH]
 
 Every variant is the base recipe with one option switched on (``VARIANTS``), trained and
@@ -21,7 +21,6 @@ cannot be measured here: RAVDESS publishes no per-rater labels with the audio.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import sys
@@ -32,7 +31,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 import edgeser  # noqa: F401  (tf-keras before TensorFlow)
-from edgeser.benchmarks.accuracy import (DEFAULT_CACHE, DEFAULT_DATA, DEFAULT_RECIPE, checked_inputs, load_base,
+from edgeser.benchmarks.accuracy import (DEFAULT_CACHE, load_base,
                                          make_folds, run_fold)
 
 TEACHER = "in-fold larger edgeser acoustic model (benchmarks/recipe_options.py)"
@@ -90,7 +89,7 @@ VARIANTS: dict[str, tuple[str, Callable]] = {
 def _teacher(recipe, labels, x, y, fold, utterances, progress):
     """Train the larger edgeser acoustic model on the fold's training actors; its logits function."""
     from edgeser.models.training import logits_of
-    from edgeser.pipeline import model_configs
+    from edgeser.models.registry import model_configs
     from edgeser.train_options import larger_teacher_config, one_hot, train_acoustic
 
     cfg = larger_teacher_config(model_configs(recipe, labels)[0])
@@ -203,35 +202,3 @@ def run(recipe, data_root: Path, variants: Sequence[str], folds: int, only_folds
     if json_path:
         write_json(json_path, result)
     return result
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    from rich.console import Console
-
-    parser = argparse.ArgumentParser(prog="python -m edgeser.benchmarks.recipe_options",
-                                     description=__doc__.split("\n\n")[0])
-    parser.add_argument("--recipe", type=Path, default=DEFAULT_RECIPE)
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="RAVDESS folder (Actor_NN/...)")
-    parser.add_argument("--folds", type=int, default=4, help="number of actor folds (default 4)")
-    parser.add_argument("--only-folds", type=int, default=None, help="run only the first N folds")
-    parser.add_argument("--variants", default=",".join(VARIANTS), help=f"comma-separated, of: {', '.join(VARIANTS)}")
-    parser.add_argument("--json", type=Path, default=None, help="results (rewritten as they come; resumes)")
-    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
-    parser.add_argument("--quiet", action="store_true")
-    args = parser.parse_args(argv)
-    console = Console(stderr=True)
-    recipe = checked_inputs(args.recipe, args.data, console)
-    if recipe is None:
-        return 1
-    variants = [v.strip() for v in args.variants.split(",") if v.strip()]
-    try:
-        result = run(recipe, args.data, variants, args.folds, args.only_folds, args.json, args.cache, not args.quiet)
-    except (ValueError, RuntimeError) as exc:
-        console.print(f"[red]{exc}[/red]")
-        return 1
-    print_table(result)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

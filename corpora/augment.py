@@ -33,7 +33,7 @@ def to_float(audio: np.ndarray) -> np.ndarray:
 def like(samples: np.ndarray, reference: np.ndarray) -> np.ndarray:
     """Float samples back to the dtype of ``reference`` (int16: round half away from zero and clip)."""
     if np.asarray(reference).dtype == np.int16:
-        from edgeser.frontend.audio import to_int16
+        from edgeser.corpora.audio import to_int16
 
         return to_int16(samples)
     return samples
@@ -95,7 +95,7 @@ def babble_noise(num_samples: int, clips: Sequence[np.ndarray], rng: np.random.G
 
 def noise_from_file(path: str | Path, num_samples: int, rng: np.random.Generator, sample_rate: int = 16000) -> np.ndarray:
     """A random ``num_samples`` stretch of a noise recording (looped if short), float64."""
-    from edgeser.frontend.audio import load_audio
+    from edgeser.corpora.audio import load_audio
 
     return _segment(to_float(load_audio(path, sample_rate)), num_samples, rng)
 

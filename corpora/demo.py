@@ -169,7 +169,7 @@ def voice_quality(samples: np.ndarray, emotion: str) -> np.ndarray:
 def _finish(samples: np.ndarray, rate_in: int, rate_out: int, emotion: str | None) -> np.ndarray:
     from scipy.signal import resample_poly
 
-    from edgeser.frontend.audio import to_int16
+    from edgeser.corpora.audio import to_int16
 
     x = samples.astype(np.float64) / 32768.0
     if emotion is not None:

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, Sequence
+
+import numpy as np
 
 from edgeser.corpora.types import Utterance
 
@@ -121,3 +123,25 @@ def distribution_from_votes(votes: Mapping[str, float]) -> dict[str, float] | No
     if total <= 0:
         return None
     return {k: v / total for k, v in sorted(out.items())}
+
+
+def label_distributions(utterances, emotions: Sequence[str]) -> np.ndarray | None:
+    """Per-rater label distributions as targets [N, K] (float32, rows sum to 1), or None.
+
+    None when no utterance has one. Clips without a distribution get their one-hot label;
+    rater votes for classes outside ``emotions`` are dropped and the rest renormalised
+    (one-hot when nothing is left).
+    """
+    if not any(u.label_distribution for u in utterances):
+        return None
+    out = np.zeros((len(utterances), len(emotions)), np.float32)
+    for i, utt in enumerate(utterances):
+        for label, share in (utt.label_distribution or {}).items():
+            if label in emotions:
+                out[i, emotions.index(label)] += share
+        total = out[i].sum()
+        if total > 0:
+            out[i] /= total
+        else:
+            out[i, emotions.index(utt.label)] = 1.0
+    return out

@@ -101,7 +101,7 @@ def check_audio(path: str | Path, min_frames: int = 1) -> str | None:
     """
     import soundfile as sf
 
-    from edgeser.frontend.audio import float_sample_problem, truncation_problem
+    from edgeser.corpora.audio import float_sample_problem, truncation_problem
 
     path = Path(path)
     try:

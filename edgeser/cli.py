@@ -13,11 +13,9 @@ import typer
 from rich.console import Console
 
 import edgeser  # noqa: F401  (selects tf-keras before TensorFlow is imported)
-from edgeser.benchmarks.cli import bench
+from edgeser.benchmarks.cli import bench, benchmark_app
 from edgeser.corpora.cli import app as data_app
-from edgeser.evaluation.cli import evaluate, noise
-from edgeser.evaluation.egemaps import baseline
-from edgeser.evaluation.explain import explain
+from edgeser.evaluation.cli import baseline, evaluate, explain, noise
 from edgeser.frontend.cli import features
 from edgeser.quantize.cli import check, compile_edgetpu, memory
 from edgeser.report import report
@@ -33,6 +31,7 @@ app = typer.Typer(
 recipe_app = typer.Typer(help="Read and validate recipes (configs/*.yaml).", no_args_is_help=True)
 app.add_typer(recipe_app, name="recipe")
 app.add_typer(data_app, name="data", help="Corpora: statistics of a corpus, the generated demo corpus.")
+app.add_typer(benchmark_app, name="benchmark")
 app.command(help="Compute MicroFrontend features for audio files or folders (one .npy per file).")(features)
 app.command(help="Predict, op by op, what Coral's edgetpu_compiler maps to the Edge TPU; exit 1 if anything falls back.")(check)
 app.command(help="Flash and measured TFLite-Micro arena of int8 models against the memory budget.")(memory)
@@ -97,7 +96,7 @@ def _run_folder(recipe_path: Path, out: Optional[Path], data: Optional[Path], fo
 def _run(run, stages) -> None:
     """Run stages; bad input (a corpus, an audio file, a setting) ends with one clear line, exit 1."""
     from edgeser.corpora.types import CorpusLayoutError
-    from edgeser.frontend.audio import AudioError
+    from edgeser.corpora.audio import AudioError
     from edgeser.pipeline import PipelineError
     from edgeser.rundir import RunDirError
     from edgeser.stages import run_stages
@@ -111,6 +110,24 @@ def _run(run, stages) -> None:
     except (CorpusLayoutError, AudioError, PipelineError, RunDirError, SettingsError) as exc:
         console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
         console.print("(earlier stages' outputs are kept; fix the input and run the same command again)")
+        raise typer.Exit(1)
+
+
+def _over_budget(run) -> None:
+    """Exit 1 after the stages when the run's models are over ``budget.memory_bytes`` or
+    ``budget.latency_ms`` (memory.json, latency.json), naming each figure."""
+    import json
+
+    over = []
+    for name, key, unit in (("memory.json", "total_bytes", "B"), ("latency.json", "latency_ms", "ms")):
+        path = run.path / name
+        doc = json.loads(path.read_text()) if path.is_file() else {}
+        if doc.get("over_budget"):
+            budget = doc.get("budget_bytes", doc.get("budget_ms"))
+            over.append(f"{name.split('.')[0]} {doc[key]:g} {unit} > budget {budget:g} {unit}")
+    if over:
+        Console(stderr=True).print(f"[red]over budget:[/red] {'; '.join(over)} (recipe `budget:`); every output "
+                                   "is written, see the summary and report", soft_wrap=True)
         raise typer.Exit(1)
 
 
@@ -157,6 +174,7 @@ def quantize(run_dir: Path = typer.Argument(..., help="A run folder made by `edg
                                    "run `edgeser train` first[/red]", soft_wrap=True)
         raise typer.Exit(1)
     _run(run, TRAIN_STAGES + QUANTIZE_STAGES)  # the done training stages are skipped
+    _over_budget(run)
 
 
 @app.command()
@@ -229,11 +247,13 @@ def demo(
     path = print_summary(run)
     html, _ = build_report(run.path)
     Console().print(f"summary: {path}\nreport:  {html} (open it in a browser; `edgeser report {run.path}` redraws it)")
+    _over_budget(run)
 
 
 def main() -> None:
-    """The ``edgeser`` command. Exit codes: 0 success, 1 bad input or a failed check, 2 usage
-    errors and missing optional tools, 130 interrupted. A run folder or recipe that cannot be
+    """The ``edgeser`` command. Exit codes: 0 success, 1 bad input or a failed check (over the
+    memory or latency budget, ops off the Edge TPU), 2 usage errors and missing optional tools,
+    130 interrupted. A run folder or recipe that cannot be
     used ends with one line naming it, never a traceback."""
     from edgeser.rundir import RunDirError
 

@@ -18,9 +18,9 @@ from typing import Sequence
 
 import numpy as np
 
-from edgeser.corpora.cache import FeatureCache
+from edgeser.frontend.cache import FeatureCache
 from edgeser.corpora.types import Utterance
-from edgeser.frontend.audio import AudioError, load_audio
+from edgeser.corpora.audio import AudioError, load_audio
 from edgeser.frontend.config import FrontendConfig
 
 
@@ -61,6 +61,29 @@ def fit_frames(features: np.ndarray, frames: int, pad_value: int) -> np.ndarray:
     start = (frames - t) // 2
     out[start : start + t] = features
     return out
+
+
+def clip_features(audios: Sequence[np.ndarray], config: FrontendConfig, frames: int) -> np.ndarray:
+    """int16 clips -> int8 features [N, frames, C], each centre-cropped or padded with silence
+    (:func:`fit_frames`), exactly as the features stage makes a corpus' clips."""
+    from edgeser.frontend.features import compute_features
+
+    pad = silence_code(config)
+    rows = [fit_frames(compute_features(np.asarray(a, np.int16), config), frames, pad) for a in audios]
+    return np.stack(rows) if rows else np.zeros((0, frames, config.num_channels), np.int8)
+
+
+def silence_windows(config: FrontendConfig, seconds: float, count: int, frames: int, seed: int) -> np.ndarray:
+    """Keyword-branch "silence" examples: ``count`` windows [frames, C] of quiet noise (-60 to -40 dBFS) of ``seconds``."""
+    from edgeser.frontend.features import compute_features
+
+    rng = np.random.default_rng(seed)
+    rows = []
+    for _ in range(count):
+        level = 32768 * 10 ** (rng.uniform(-60, -40) / 20)
+        audio = np.clip(rng.normal(0, level, int(seconds * config.sample_rate)), -32768, 32767).astype(np.int16)
+        rows.append(fit_frames(compute_features(audio, config), frames, silence_code(config)))
+    return np.stack(rows)
 
 
 def keyword_windows(x: np.ndarray, plan: WindowPlan) -> np.ndarray:

@@ -17,6 +17,7 @@ quantize            ``keyword_int8.tflite``, ``acoustic_int8.tflite``, ``fusion_
 check               ``check.json`` (predicted Edge TPU mapping, op by op)
 compile             ``edgetpu/`` and ``compile.json`` when Coral's edgetpu_compiler is installed
 memory              ``memory.json`` (flash + measured TFLite-Micro arenas vs the budget)
+latency             ``latency.json`` (predicted board latency of a decision vs the budget)
 evaluate            ``evaluate.json``, ``confusion_*.png`` (int8 models on TFLite-Micro)
 bench               ``bench.json`` (host and emulated-MCU latency, predicted board latency)
 export              ``firmware/`` (C arrays, frontend/model headers for the app)
@@ -29,15 +30,14 @@ and the mean keyword embedding.
 
 from __future__ import annotations
 
-import dataclasses
-import json
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
-from edgeser.datasets import WindowPlan, feature_matrix, keyword_windows
-from edgeser.recipe import Recipe
+from edgeser.datasets import feature_matrix, keyword_windows, silence_windows
+from edgeser.models.registry import DEVICE_MODELS, keyword_embeddings, model_configs, plan_of
+from edgeser.models.registry import load as run_model
 from edgeser.rundir import RunDir
 from edgeser.stages import Stage
 
@@ -46,41 +46,9 @@ UNKNOWN, SILENCE = "_unknown_", "_silence_"
 
 class PipelineError(RuntimeError):
     """A stage cannot run on what it was given; the message names the input and the problem."""
-REPRESENTATIVE_EXAMPLES = 200  # training examples used to calibrate int8 ranges
 
 
 # -- helpers -------------------------------------------------------------------
-def plan_of(recipe: Recipe) -> WindowPlan:
-    d = recipe.data
-    return WindowPlan.from_seconds(recipe.frontend, d.clip_seconds, d.keyword_window_seconds, d.keyword_hop_seconds)
-
-
-def _labels(run: RunDir) -> dict[str, list[str]]:
-    return json.loads((run.path / "labels.json").read_text())
-
-
-def model_configs(recipe: Recipe, labels: dict[str, list[str]]):
-    """The recipe's model sizes with input sizes and class counts filled in."""
-    plan = plan_of(recipe)
-    channels = recipe.frontend.num_channels
-    acoustic = dataclasses.replace(
-        recipe.acoustic, num_frames=plan.clip_frames, num_channels=channels, num_classes=len(labels["emotions"])
-    )
-    keyword = dataclasses.replace(
-        recipe.keyword,
-        num_frames=plan.keyword_frames,
-        num_channels=channels,
-        num_keywords=len(labels["keywords"]) - 2,
-    )
-    fusion = dataclasses.replace(
-        recipe.fusion,
-        acoustic_dim=acoustic.embedding_dim,
-        keyword_dim=keyword.embedding_dim,
-        num_classes=len(labels["emotions"]),
-    )
-    return acoustic, keyword, fusion
-
-
 def _corpus_root(run: RunDir, root: str) -> Path:
     return Path(root) if root else run.path / "corpus"
 
@@ -99,60 +67,6 @@ def _read(name: str, root: Path):
     if not result.utterances:
         raise PipelineError(f"{root}: the {name} corpus has no usable clips")
     return result
-
-
-def _silence_windows(recipe: Recipe, count: int, frames: int, seed: int) -> np.ndarray:
-    """Keyword-branch "silence" examples: features of quiet noise (-60 to -40 dBFS)."""
-    from edgeser.datasets import fit_frames, silence_code
-    from edgeser.frontend.features import compute_features
-
-    rng = np.random.default_rng(seed)
-    seconds = recipe.data.keyword_window_seconds
-    rows = []
-    for _ in range(count):
-        level = 32768 * 10 ** (rng.uniform(-60, -40) / 20)
-        audio = np.clip(rng.normal(0, level, int(seconds * recipe.frontend.sample_rate)), -32768, 32767).astype(np.int16)
-        rows.append(fit_frames(compute_features(audio, recipe.frontend), frames, silence_code(recipe.frontend)))
-    return np.stack(rows)
-
-
-def run_model(run: RunDir, which: str, trained: bool = True):
-    """Rebuild a model of this run from the recipe (and load its weights)."""
-    from edgeser.models.acoustic import build_acoustic_model
-    from edgeser.models.fusion import build_fusion_model
-    from edgeser.models.kws import build_kws_model
-
-    acoustic, keyword, fusion = model_configs(run.recipe, _labels(run))
-    builders = {
-        "acoustic": lambda: build_acoustic_model(acoustic),
-        "keyword": lambda: build_kws_model(keyword),
-        "fusion": lambda: build_fusion_model(fusion),
-        "keyword_only": lambda: _keyword_only_head(keyword.embedding_dim, fusion),
-        "vad": lambda: _vad_head(run.recipe, acoustic.embedding_dim),
-    }
-    model = builders[which]()
-    if trained:
-        with np.load(run.path / f"{which}.weights.npz") as stored:
-            model.set_weights([stored[f"w{i}"] for i in range(len(stored.files))])
-    return model
-
-
-def _vad_head(recipe: Recipe, embedding_dim: int):
-    from edgeser.models.vad import build_vad_head, num_regions
-
-    vad = recipe.training.vad
-    return build_vad_head(embedding_dim, vad.hidden_dim, num_regions(vad.radius_bins))
-
-
-def _keyword_only_head(embedding_dim: int, fusion):
-    """The unimodal keyword reference: the fusion head's MLP on the keyword embedding alone."""
-    import tensorflow as tf
-
-    layers = tf.keras.layers
-    k = layers.Input((embedding_dim,), name="keywords")
-    x = layers.Dropout(fusion.dropout)(k)
-    x = layers.Dense(fusion.hidden_dim, activation="relu")(x)
-    return tf.keras.Model(k, layers.Dense(fusion.num_classes)(layers.Dropout(fusion.dropout)(x)), name="keyword_only")
 
 
 def _save_weights(run: RunDir, model, name: str, stage: str) -> None:
@@ -239,6 +153,8 @@ def stage_features(run: RunDir) -> dict:
     utts = [utts[i] for i in used]
     emotions = sorted({u.label for u in utts})
     y = np.array([emotions.index(u.label) for u in utts], np.int64)
+    from edgeser.corpora.labels import label_distributions
+
     distributions = label_distributions(utts, emotions)
     split = speaker_split(utts, d.val_fraction, d.test_fraction, seed=recipe.seed)
 
@@ -256,7 +172,8 @@ def stage_features(run: RunDir) -> dict:
     silence = SILENCE in {u.label for u in kw_utts}
     kw_parts = {p: np.array(getattr(kw_split, p), np.int64) for p in ("train", "val", "test")}
     if not silence:
-        extra = _silence_windows(recipe, max(8, len(kw_y) // max(1, len(words))), plan.keyword_frames, recipe.seed)
+        count = max(8, len(kw_y) // max(1, len(words)))
+        extra = silence_windows(recipe.frontend, recipe.data.keyword_window_seconds, count, plan.keyword_frames, recipe.seed)
         start = len(kw_x)
         kw_x = np.concatenate([kw_x, extra])
         kw_y = np.concatenate([kw_y, np.full(len(extra), keyword_labels.index(SILENCE))])
@@ -300,34 +217,12 @@ def stage_features(run: RunDir) -> dict:
     }
 
 
-def label_distributions(utterances, emotions: Sequence[str]) -> np.ndarray | None:
-    """Per-rater label distributions as targets [N, K] (float32, rows sum to 1), or None.
-
-    None when no utterance has one. Clips without a distribution get their one-hot label;
-    rater votes for classes outside ``emotions`` are dropped and the rest renormalised
-    (one-hot when nothing is left).
-    """
-    if not any(u.label_distribution for u in utterances):
-        return None
-    out = np.zeros((len(utterances), len(emotions)), np.float32)
-    for i, utt in enumerate(utterances):
-        for label, share in (utt.label_distribution or {}).items():
-            if label in emotions:
-                out[i, emotions.index(label)] += share
-        total = out[i].sum()
-        if total > 0:
-            out[i] /= total
-        else:
-            out[i, emotions.index(utt.label)] = 1.0
-    return out
-
-
 def _features(run: RunDir):
     return np.load(run.path / "features.npz")
 
 
 def stage_train_keyword(run: RunDir) -> dict:
-    data, labels = _features(run), _labels(run)
+    data, labels = _features(run), run.labels()
     _seed(run)
     model = run_model(run, "keyword", trained=False)
     part = lambda p: (data["kw_x"][data[f"kw_split_{p}"]].astype(np.float32), data["kw_y"][data[f"kw_split_{p}"]])  # noqa: E731
@@ -340,7 +235,7 @@ def stage_train_acoustic(run: RunDir) -> dict:
     from edgeser.models.teacher import TeacherError
     from edgeser.train_options import needs_audio, train_acoustic
 
-    data, labels = _features(run), _labels(run)
+    data, labels = _features(run), run.labels()
     recipe, classes = run.recipe, len(labels["emotions"])
     cfg = model_configs(recipe, labels)[0]
     tr, va = _split(data, "train"), _split(data, "val")
@@ -355,28 +250,25 @@ def stage_train_acoustic(run: RunDir) -> dict:
     return {"best_val_ua": history["best_val_ua"], "epochs": len(history["loss"]), **info}
 
 
-def float_embeddings(run: RunDir, data) -> tuple[np.ndarray, np.ndarray]:
+def _float_embeddings(run: RunDir, data) -> tuple[np.ndarray, np.ndarray]:
     """Float acoustic embeddings [N, Ea] and mean keyword embeddings [N, Ek] of every clip."""
     from edgeser.models.acoustic import embedding_model
-    from edgeser.models.kws import build_kws_embedding_model
+    from edgeser.models.training import logits_of
 
-    acoustic = embedding_model(run_model(run, "acoustic")).predict(data["x"].astype(np.float32), verbose=0)
-    windows = data["kw_windows"]
-    n, k = windows.shape[:2]
-    flat = windows.reshape(n * k, *windows.shape[2:]).astype(np.float32)
-    keyword = build_kws_embedding_model(run_model(run, "keyword")).predict(flat, verbose=0).reshape(n, k, -1).mean(axis=1)
-    return acoustic, keyword
+    acoustic = logits_of(embedding_model(run_model(run, "acoustic")), data["x"].astype(np.float32))
+    return acoustic, keyword_embeddings(run, data["kw_windows"])
 
 
 def stage_train_fusion(run: RunDir) -> dict:
     """Train the fusion head (and the keyword-only reference head) on frozen embeddings;
     the VAD head and the fusion ensemble when the recipe asks for them."""
-    from edgeser.evaluation.metrics import score
+    from edgeser.metrics import score
     from edgeser.models.ensemble import softmax
-    from edgeser.train_options import fusion_extras, test_metrics, train_fusion
+    from edgeser.evaluation.fairness import test_metrics
+    from edgeser.train_options import fusion_extras, train_fusion
 
-    data, labels = _features(run), _labels(run)
-    acoustic, keyword = float_embeddings(run, data)
+    data, labels = _features(run), run.labels()
+    acoustic, keyword = _float_embeddings(run, data)
     run.save_npy("embeddings_acoustic.npy", acoustic, "train_fusion")
     run.save_npy("embeddings_keyword.npy", keyword, "train_fusion")
     y, classes = data["y"], len(labels["emotions"])
@@ -418,53 +310,14 @@ def stage_train_fusion(run: RunDir) -> dict:
     return summary
 
 
-def _representative(arrays: Sequence[np.ndarray], seed: int) -> list[list[np.ndarray]]:
-    """Up to REPRESENTATIVE_EXAMPLES training examples, each a list of [1, ...] float32 inputs."""
-    rng = np.random.default_rng(seed)
-    count = len(arrays[0])
-    pick = np.sort(rng.choice(count, size=min(count, REPRESENTATIVE_EXAMPLES), replace=False))
-    return [[a[i : i + 1].astype(np.float32) for a in arrays] for i in pick]
-
-
-DEVICE_MODELS = ("keyword", "acoustic", "fusion")
-
-
-def _qat_models(run: RunDir, data, labels):
-    """QAT fine-tuned models: (keyword embedding, acoustic embedding, fusion, acoustic classifier,
-    acoustic embeddings [N, Ea], keyword embeddings [N, Ek]) — the fusion head fine-tunes on the
-    embeddings of the QAT (≈ int8) branches."""
-    from edgeser.quantize.qat import qat_embedding_model, qat_finetune, qat_train_settings, tfmot_available
-
-    if not tfmot_available():
-        raise PipelineError("recipe quantize.qat needs tensorflow-model-optimization (make setup installs it)")
-    q, t, seed = run.recipe.quantize, run.recipe.training, run.recipe.seed
-    settings = lambda base: qat_train_settings(base, q.qat_epochs, q.qat_learning_rate)  # noqa: E731
-    kw = lambda p: (data["kw_x"][data[f"kw_split_{p}"]].astype(np.float32), data["kw_y"][data[f"kw_split_{p}"]])  # noqa: E731
-    part = lambda p: (data["x"][_split(data, p)].astype(np.float32), data["y"][_split(data, p)])  # noqa: E731
-    classes = len(labels["emotions"])
-    keyword = qat_finetune(run_model(run, "keyword"), kw("train"), kw("val"), len(labels["keywords"]), settings(t.keyword), seed, "qat keyword", progress=True)
-    audio = qat_finetune(run_model(run, "acoustic"), part("train"), part("val"), classes, settings(t.acoustic), seed, "qat acoustic", progress=True)
-    acoustic_emb = qat_embedding_model(audio).predict(data["x"].astype(np.float32), verbose=0)
-    windows = data["kw_windows"]
-    n, k = windows.shape[:2]
-    flat = windows.reshape(n * k, *windows.shape[2:]).astype(np.float32)
-    keyword_emb = qat_embedding_model(keyword).predict(flat, verbose=0).reshape(n, k, -1).mean(axis=1)
-    tr, va, y = _split(data, "train"), _split(data, "val"), data["y"]
-    fusion = qat_finetune(
-        run_model(run, "fusion"), ([acoustic_emb[tr], keyword_emb[tr]], y[tr]), ([acoustic_emb[va], keyword_emb[va]], y[va]),
-        classes, settings(t.fusion), seed, "qat fusion", progress=True,
-    )
-    return qat_embedding_model(keyword), qat_embedding_model(audio), fusion, audio, acoustic_emb, keyword_emb
-
-
 def stage_quantize(run: RunDir) -> dict:
     """Full-int8 PTQ of the device models, calibrated on training features; float vs int8 report."""
     from edgeser.models.acoustic import embedding_model
     from edgeser.models.kws import build_kws_embedding_model
-    from edgeser.quantize.compare import compare_float_int8
-    from edgeser.quantize.convert import edgeser_metadata, quantize_keras_model
+    from edgeser.evaluation.int8 import compare_float_int8
+    from edgeser.quantize.convert import edgeser_metadata, quantize_keras_model, representative_examples
 
-    data, labels = _features(run), _labels(run)
+    data, labels = _features(run), run.labels()
     seed, frontend_json = run.recipe.seed, run.recipe.frontend.to_json()
     tr, te = _split(data, "train"), _split(data, "test")
     acoustic_emb = np.load(run.path / "embeddings_acoustic.npy")
@@ -473,7 +326,11 @@ def stage_quantize(run: RunDir) -> dict:
     windows = windows.reshape(-1, *windows.shape[2:])
     qat = run.recipe.quantize.qat
     if qat:
-        kw_model, ac_model, fusion_model, audio_model, acoustic_emb, keyword_emb = _qat_models(run, data, labels)
+        from edgeser.quantize.qat import qat_device_models, tfmot_available
+
+        if not tfmot_available():
+            raise PipelineError("recipe quantize.qat needs tensorflow-model-optimization (make setup installs it)")
+        kw_model, ac_model, fusion_model, audio_model, acoustic_emb, keyword_emb = qat_device_models(run, data)
     else:
         audio_model = run_model(run, "acoustic")
         kw_model, ac_model = build_kws_embedding_model(run_model(run, "keyword")), embedding_model(audio_model)
@@ -493,7 +350,7 @@ def stage_quantize(run: RunDir) -> dict:
         pin = None if name in ("fusion", "vad") else (-128.0, 127.0)
         tflite = quantize_keras_model(
             model,
-            _representative(arrays, seed),
+            representative_examples(arrays, seed),
             edgeser_metadata(frontend_json, names, model=name, recipe=run.recipe.name),
             pin_input_range=pin,
         )
@@ -528,17 +385,17 @@ def stage_check(run: RunDir) -> dict:
 
 
 def stage_compile(run: RunDir) -> dict:
-    from edgeser.quantize.compiler import compile_models, find_compiler, missing_compiler_message
+    """Coral's edgetpu_compiler on the keyword and acoustic models, when it is installed
+    (``quantize.compiler.compile_run``); otherwise how to get it, and the stage passes."""
+    from edgeser.quantize.compiler import compile_run, find_compiler, missing_compiler_message
 
     if find_compiler() is None:
         from rich.console import Console
 
         Console(stderr=True).print(f"[yellow]{missing_compiler_message()}[/yellow]")
         return {"compiled": False}
-    # The fusion head stays on the CPU (coralmicro caches at most two models' parameters).
-    result = compile_models([run.path / f"{n}_int8.tflite" for n in ("keyword", "acoustic")], run.path / "edgetpu")
-    run.write_json("compile.json", dataclasses.asdict(result) if dataclasses.is_dataclass(result) else {}, "compile")
-    return {"compiled": True}
+    result = compile_run(run)
+    return {"compiled": True, "success": bool(result.log.success)}
 
 
 def stage_memory(run: RunDir) -> dict:
@@ -556,32 +413,36 @@ def stage_memory(run: RunDir) -> dict:
     return {"total_bytes": data.get("total_bytes"), "over_budget": data.get("over_budget"), "over_goal": data.get("over_goal")}
 
 
-def int8_predictions(run: RunDir, data, indices: np.ndarray, backend: str = "tflm") -> dict[str, np.ndarray]:
-    """Logits of the int8 models on clips ``indices``, chained exactly as on the board.
+def stage_latency(run: RunDir) -> dict:
+    """Predicted Dev Board Micro latency of the device models against ``budget.latency_ms``.
 
-    The device chain is :class:`edgeser.evaluation.int8.BoardChain`: int8 features
-    requantised to each model's input, the K keyword outputs summed in int32 and
-    requantised once to the fusion input (the mean), the acoustic output requantised
-    to the fusion input with TFLite's fixed-point multiplier -- the integer algorithm
-    of firmware/core (firmware/README.md, "Parity with Python"), not float means.
+    The figure checked is one streaming decision (a frontend frame, a keyword window, the
+    acoustic model and the fusion head: what the board computes between hearing the end of a
+    clip and deciding), the one ``edgeser tune`` checks too; a whole clip computed from
+    scratch is reported beside it. Analytic (``benchmarks.predict``), not a measurement.
     """
-    from edgeser.evaluation.int8 import BoardChain, Int8Model
+    from edgeser.benchmarks.predict import predict_pipeline
 
-    chain = BoardChain(*(Int8Model.from_file(run.path / f"{n}_int8.tflite", backend) for n in DEVICE_MODELS))
-    audio_only = Int8Model.from_file(run.path / "audio_only_int8.tflite", backend)
-    x = np.asarray(data["x"][indices], dtype=np.int8)
-    windows = np.asarray(data["kw_windows"][indices], dtype=np.int8)
-    return {"acoustic": audio_only.from_features(x), "fusion": chain.logits(x, windows)}
+    plan, budget = plan_of(run.recipe), run.recipe.budget.latency_ms
+    paths = [run.path / f"{name}_int8.tflite" for name in DEVICE_MODELS]
+    predicted = predict_pipeline(*paths, plan.num_keyword_windows, plan.clip_frames)
+    decision = float(predicted["streaming_decision_ms"])
+    doc = {"predicted": predicted, "checked": "streaming_decision_ms", "latency_ms": round(decision, 3),
+           "budget_ms": budget, "over_budget": decision > budget}
+    run.write_json("latency.json", doc, "latency", sources=tuple(p.name for p in paths))
+    return {"streaming_decision_ms": round(decision, 3), "clip_ms": round(float(predicted["clip_ms"]), 3),
+            "over_budget": decision > budget}
 
 
 def stage_evaluate(run: RunDir) -> dict:
     """The int8 models through the TFLite-Micro interpreter on the test split."""
-    from edgeser.evaluation.metrics import score
     from edgeser.evaluation.plots import plot_confusion
+    from edgeser.evaluation.predictor import Predictor
+    from edgeser.metrics import score
 
-    data, labels = _features(run), _labels(run)
+    data, labels = _features(run), run.labels()
     te = _split(data, "test")
-    logits = int8_predictions(run, data, te, "tflm")
+    logits = Predictor.from_run(run, "tflm")(data["x"][te], data["kw_windows"][te])
     scores = {}
     for name, values in logits.items():
         s = score(data["y"][te], values.argmax(-1), len(labels["emotions"]))
@@ -626,6 +487,7 @@ QUANTIZE_STAGES = [
     Stage("check", stage_check, "Edge TPU compatibility check"),
     Stage("compile", stage_compile, "edgetpu_compiler (when installed)"),
     Stage("memory", stage_memory, "flash and TFLite-Micro arena against the budget"),
+    Stage("latency", stage_latency, "predicted board latency against the budget"),
     Stage("export", stage_export, "firmware C arrays and headers"),
 ]
 DEMO_STAGES = TRAIN_STAGES + QUANTIZE_STAGES + [

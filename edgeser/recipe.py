@@ -129,6 +129,18 @@ class QuantizeSettings:
         check(self.qat_learning_rate > 0, "qat_learning_rate", f"must be positive, got {self.qat_learning_rate}")
 
 
+# Model config fields the pipeline fills in (``models.registry.model_configs``): a recipe may
+# not set them, since any value would be replaced. Key -> what it is derived from.
+DERIVED = {
+    "acoustic": {"num_frames": "data.clip_seconds and the frontend's stride",
+                 "num_channels": "frontend.num_channels", "num_classes": "the corpus' emotion labels"},
+    "keyword": {"num_frames": "data.keyword_window_seconds and the frontend's stride",
+                "num_channels": "frontend.num_channels", "num_keywords": "the keyword corpus' words"},
+    "fusion": {"acoustic_dim": "acoustic.embedding_dim", "keyword_dim": "keyword.embedding_dim",
+               "num_classes": "the corpus' emotion labels"},
+}
+
+
 @dataclass(frozen=True)
 class Recipe:
     """Every setting of one experiment; see configs/*.yaml."""
@@ -137,8 +149,8 @@ class Recipe:
     seed: int = 0
     frontend: FrontendConfig = field(default_factory=FrontendConfig)
     data: DataSettings = field(default_factory=DataSettings)
-    # Model sizes. Input sizes (frames, channels) and class counts are derived from
-    # the frontend, the data and the corpus' labels; values given for them are replaced.
+    # Model sizes. Input sizes (frames, channels) and class counts are derived from the
+    # frontend, the data and the corpus' labels (DERIVED): a recipe that sets one is refused.
     acoustic: AcousticConfig = field(default_factory=AcousticConfig)
     keyword: KwsConfig = field(default_factory=KwsConfig)
     fusion: FusionConfig = field(default_factory=FusionConfig)
@@ -151,34 +163,54 @@ class Recipe:
         check(0 <= self.seed <= 2**32 - 1, "seed", f"must be in 0..2**32-1 (numpy's seed range), got {self.seed}")
 
     def to_dict(self) -> dict[str, Any]:
-        return to_mapping(self)
+        """The recipe as a recipe file holds it (the DERIVED model fields left out)."""
+        data = to_mapping(self)
+        for section, keys in DERIVED.items():
+            for key in keys:
+                data[section].pop(key, None)
+        return data
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.to_dict(), sort_keys=False)
 
     def sha256(self) -> str:
-        """Hash of the canonical JSON form: equal settings, equal hash."""
-        canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        """Hash of the canonical JSON form of every field (settings.added fields only when set):
+        equal settings, equal hash."""
+        canonical = json.dumps(to_mapping(self, for_hash=True), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def recipe_from_dict(data: Mapping[str, Any], source: str = "recipe") -> Recipe:
-    """Build a :class:`Recipe`; the ``frontend`` section may start with ``preset: NAME``."""
+def recipe_from_dict(data: Mapping[str, Any], source: str = "recipe", drop_derived: bool = False) -> Recipe:
+    """Build a :class:`Recipe`; the ``frontend`` section may start with ``preset: NAME``.
+
+    A DERIVED model field is refused, or with ``drop_derived`` left out (a run folder's copy
+    written by an older edgeser holds them, with values that never had an effect).
+    """
     if not isinstance(data, Mapping):
         raise SettingsError("", f"{source}: the recipe must be a mapping, got {type(data).__name__}")
     data = dict(data)
+    for section, keys in DERIVED.items():
+        given = data.get(section)
+        if drop_derived and isinstance(given, Mapping):
+            data[section] = {k: v for k, v in given.items() if k not in keys}
+            continue
+        for key in keys if isinstance(given, Mapping) else ():
+            if key in given:
+                raise SettingsError(f"{section}.{key}", f"is derived from {keys[key]} when the models are built; "
+                                    "remove it from the recipe")
     if isinstance(data.get("frontend"), Mapping):
         data["frontend"] = FrontendConfig.from_dict(data["frontend"], path="frontend")
     return from_mapping(Recipe, data)
 
 
-def load_recipe(path: str | Path) -> Recipe:
-    """Read and validate a recipe file. Raises SettingsError naming the file and key."""
+def load_recipe(path: str | Path, drop_derived: bool = False) -> Recipe:
+    """Read and validate a recipe file. Raises SettingsError naming the file and key
+    (``drop_derived``: see :func:`recipe_from_dict`)."""
     path = Path(path)
     data = read_yaml_file(path, "recipe file")
     if data is None:
         raise SettingsError("", f"{path}: the recipe is empty (it needs at least `name:`; see configs/demo.yaml)")
     try:
-        return recipe_from_dict(data, str(path))
+        return recipe_from_dict(data, str(path), drop_derived)
     except SettingsError as exc:
         raise SettingsError(exc.path, f"{exc.reason} (in {path})") from None

@@ -93,7 +93,7 @@ class RunDir:
         path.mkdir(parents=True, exist_ok=True)
         recipe_file = path / RECIPE_FILE
         if recipe_file.exists():
-            existing = load_recipe(recipe_file)
+            existing = load_recipe(recipe_file, drop_derived=True)
             if existing.sha256() != recipe.sha256() and not replace_recipe:
                 raise RunDirError(
                     f"{path}: this run folder holds a different recipe ({existing.name}, "
@@ -115,7 +115,7 @@ class RunDir:
         from edgeser.settings import SettingsError
 
         try:
-            run = cls(path, load_recipe(path / RECIPE_FILE))
+            run = cls(path, load_recipe(path / RECIPE_FILE, drop_derived=True))
         except SettingsError as exc:
             raise RunDirError(f"{path}: its {RECIPE_FILE} is not a valid recipe ({exc})") from None
         manifest = run.manifest()  # a corrupt manifest is reported here, with the remedy
@@ -180,6 +180,13 @@ class RunDir:
 
     def write_json(self, relpath: str | Path, obj: Any, stage: str, sources: tuple[str, ...] = ()) -> Path:
         return self.write_text(relpath, json.dumps(obj, indent=2, sort_keys=True) + "\n", stage, sources)
+
+    def labels(self) -> dict[str, list[str]]:
+        """``labels.json`` of the features stage: ``{"emotions": [...], "keywords": [...]}``."""
+        path = self.path / "labels.json"
+        if not path.is_file():
+            raise RunDirError(f"{self.path}: no labels.json; run the features stage first")
+        return json.loads(path.read_text())
 
     def model_files(self) -> tuple[str, ...]:
         """The trained and int8 models the manifest lists (what results are made from)."""

@@ -149,12 +149,23 @@ def from_mapping(cls: type[T], data: Mapping[str, Any], path: str = "") -> T:
         raise SettingsError(path, str(exc)) from None
 
 
-def to_mapping(obj: Any) -> Any:
-    """The plain (YAML/JSON-ready) form of a settings object, tuples as lists."""
+def added(default: Any) -> Any:
+    """A field added after run folders were made with its class: ``x: str = added("none")``.
+
+    While it holds this default it is left out of :func:`to_mapping` ``(for_hash=True)``, so
+    adding an option that is off changes no recipe hash and invalidates no run folder.
+    """
+    return dataclasses.field(default=default, metadata={"added": True})
+
+
+def to_mapping(obj: Any, for_hash: bool = False) -> Any:
+    """The plain (YAML/JSON-ready) form of a settings object, tuples as lists; ``for_hash``
+    leaves out the :func:`added` fields that hold their default."""
     if dataclasses.is_dataclass(obj):
-        return {f.name: to_mapping(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+        return {f.name: to_mapping(getattr(obj, f.name), for_hash) for f in dataclasses.fields(obj)
+                if not (for_hash and f.metadata.get("added") and getattr(obj, f.name) == f.default)}
     if isinstance(obj, (list, tuple)):
-        return [to_mapping(v) for v in obj]
+        return [to_mapping(v, for_hash) for v in obj]
     if isinstance(obj, dict):
-        return {k: to_mapping(v) for k, v in obj.items()}
+        return {k: to_mapping(v, for_hash) for k, v in obj.items()}
     return obj

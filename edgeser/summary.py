@@ -52,17 +52,20 @@ def summary_rows(run: RunDir) -> list[tuple[str, str, str, str]]:
         total = memory["total_bytes"]
         rows.append(("memory", "total", f"{total / 1e6:.3f} MB", f"paper budget {memory['budget_bytes'] / 1e6:.1f} MB; goal {memory['goal_bytes'] / 1e6:.1f} MB"))
     bench = _load(run, "bench.json")
-    predicted = None
+    checked = _load(run, "latency.json")
+    predicted = (checked or {}).get("predicted")
     for backend, sub in (bench or {}).get("backends", {}).items():
         pipe = sub.get("pipeline") or {}
         stages = pipe.get("stages")
         if stages:
             parts = ", ".join(f"{k} {stages[k]['median_ms']:.2f}" for k in ("frontend", "keyword", "acoustic", "fusion"))
             rows.append(("latency (median ms, one clip)", f"host {backend}", f"{stages['total']['median_ms']:.2f} ({parts})", ""))
-        predicted = pipe.get("predicted") or predicted
+        predicted = predicted or pipe.get("predicted")
     if predicted and "clip_ms" in predicted:
         rows.append(("latency", "PREDICTED Dev Board Micro, one clip", f"{predicted['clip_ms']:.1f} ms", "paper: 21–23 ms"))
-        rows.append(("latency", "PREDICTED Dev Board Micro, streaming decision", f"{predicted['streaming_decision_ms']:.1f} ms", ""))
+        budget = f"budget {checked['budget_ms']:g} ms{': OVER' if checked['over_budget'] else ''}" if checked else ""
+        rows.append(("latency", "PREDICTED Dev Board Micro, streaming decision",
+                     f"{predicted['streaming_decision_ms']:.1f} ms", budget))
     check = _load(run, "check.json")
     if check:
         for name, report in check.items():

@@ -48,16 +48,6 @@ def training_targets(recipe: Recipe, y: np.ndarray, num_classes: int, distributi
     return np.asarray(distributions, np.float32)
 
 
-def clip_features(audios: Sequence[np.ndarray], recipe: Recipe, frames: int) -> np.ndarray:
-    """int8 features [M, frames, C] of int16 clips, cropped/padded as the features stage does."""
-    from edgeser.datasets import fit_frames, silence_code
-    from edgeser.frontend.features import compute_features
-
-    pad = silence_code(recipe.frontend)
-    rows = [fit_frames(compute_features(np.asarray(a, np.int16), recipe.frontend), frames, pad) for a in audios]
-    return np.stack(rows) if rows else np.zeros((0, frames, recipe.frontend.num_channels), np.int8)
-
-
 def random_crops(audios: Sequence[np.ndarray], recipe: Recipe, frames: int, count: int,
                  rng: np.random.Generator) -> np.ndarray:
     """``count`` windows of ``frames`` at random positions of each clip's whole features:
@@ -96,7 +86,7 @@ def extra_examples(recipe: Recipe, acoustic_cfg, x: np.ndarray, targets: np.ndar
     ``x`` [N, T, C] int8 and ``targets`` [N, K] are the training split; ``utterances`` its N
     clips (their audio is re-read). M = 0 when the options are off.
     """
-    from edgeser.datasets import utterance_audio
+    from edgeser.datasets import clip_features, utterance_audio
 
     t = recipe.training
     frames, k = x.shape[1], targets.shape[1]
@@ -119,7 +109,7 @@ def extra_examples(recipe: Recipe, acoustic_cfg, x: np.ndarray, targets: np.ndar
         from edgeser.corpora.mixup import mix_batch
 
         clips, mixed = mix_batch(audios, targets, rng, t.eam, sr)
-        xs.append(clip_features(clips, recipe, frames))
+        xs.append(clip_features(clips, recipe.frontend, frames))
         ts.append(mixed.astype(np.float32))
         info["eam_clips"] = len(clips)
     if t.debias.enabled:
@@ -131,7 +121,7 @@ def extra_examples(recipe: Recipe, acoustic_cfg, x: np.ndarray, targets: np.ndar
                                  t.debias, seed)
         mask = bias_aligned(probe.confidence, t.debias.easy_fraction, labels=labels if t.debias.per_class else None)
         clips, new_targets, _ = voice_augment(audios, targets, mask, rng, t.debias, sr)
-        xs.append(clip_features(clips, recipe, frames))
+        xs.append(clip_features(clips, recipe.frontend, frames))
         ts.append(np.asarray(new_targets, np.float32))
         info["debias_bias_aligned"] = int(mask.sum())
         info["debias_clips"] = len(clips)
@@ -178,16 +168,30 @@ def train_fusion(recipe: Recipe, fusion_cfg, train: tuple[np.ndarray, np.ndarray
 
     ``train`` = (acoustic embeddings [N, Ea], keyword embeddings [N, Ek], targets [N, K]);
     ``val`` = (acoustic [Nv, Ea], keyword [Nv, Ek], labels [Nv]). The pipeline's train_fusion
-    stage and every benchmark fold train the head through this one function.
+    stage and every benchmark fold train the head through this one function. With
+    ``fusion.input_norm: standard`` the head trains on inputs standardised with the training
+    set's mean and std, and the returned model has that map folded into its hidden layer
+    (``models.fusion.fold_input_standardisation``): it takes raw embeddings like any other.
     """
-    from edgeser.models.fusion import build_fusion_model
+    from edgeser.models.fusion import build_fusion_model, fold_input_standardisation
     from edgeser.models.training import seed_everything, train_classifier
 
+    a, k = np.asarray(train[0], np.float32), np.asarray(train[1], np.float32)
+    va, vk = np.asarray(val[0], np.float32), np.asarray(val[1], np.float32)
+    standard = fusion_cfg.input_norm == "standard"
+    if standard:
+        mean = np.concatenate([a.mean(axis=0), k.mean(axis=0)])
+        std = np.concatenate([a.std(axis=0), k.std(axis=0)]) + 1e-3  # a constant dimension stays finite
+        ea = fusion_cfg.acoustic_dim
+        norm = lambda x, y: ((x - mean[:ea]) / std[:ea], (y - mean[ea:]) / std[ea:])  # noqa: E731
+        (a, k), (va, vk) = norm(a, k), norm(va, vk)
     seed_everything(seed)
     model = build_fusion_model(fusion_cfg)
-    history = train_classifier(model, ([train[0], train[1]], train[2]), ([val[0], val[1]], val[2]),
+    history = train_classifier(model, ([a, k], train[2]), ([va, vk], val[2]),
                                fusion_cfg.num_classes, recipe.training.fusion, seed, description=description,
                                progress=progress)
+    if standard:
+        model = fold_input_standardisation(model, fusion_cfg, mean, std)
     return model, history
 
 
@@ -213,7 +217,7 @@ def fusion_extras(recipe: Recipe, fusion_cfg, acoustic_emb: np.ndarray, keyword_
     models: dict[str, Any] = {}
     tr, va, te = parts["train"], parts["val"], parts["test"]
     if t.vad.enabled:
-        from edgeser.evaluation.dimensional import ccc_scores
+        from edgeser.dimensional import ccc_scores
         from edgeser.models.training import seed_everything
         from edgeser.models.vad import build_vad_head, num_regions, predict_vad, train_vad_head, vad_targets
 
@@ -228,7 +232,7 @@ def fusion_extras(recipe: Recipe, fusion_cfg, acoustic_emb: np.ndarray, keyword_
                                   else "category anchors (edgeser.models.vad.CATEGORY_VAD)")
         models["vad"] = head
     if t.ensemble_heads > 1:
-        from edgeser.evaluation.metrics import score
+        from edgeser.metrics import score
         from edgeser.models.ensemble import combine, train_heads
         from edgeser.models.fusion import build_fusion_model
 
@@ -241,18 +245,3 @@ def fusion_extras(recipe: Recipe, fusion_cfg, acoustic_emb: np.ndarray, keyword_
         metrics["fusion_ensemble"] = score(targets[te].argmax(1), probs.argmax(1), targets.shape[1]).to_dict()
         models.update({f"fusion_head{h}": m for h, m in enumerate(extra, start=1)})
     return metrics, models
-
-
-def test_metrics(y: np.ndarray, probs: np.ndarray, num_classes: int, genders: Sequence[str] | None = None,
-                 distributions: np.ndarray | None = None) -> dict[str, Any]:
-    """Gender fairness (when every clip has a gender) and label-distribution metrics (when given)."""
-    from edgeser.evaluation.fairness import group_fairness
-    from edgeser.evaluation.ldl import ldl_scores
-
-    out: dict[str, Any] = {}
-    if genders is not None and len(genders) and all(genders) and len(set(genders)) > 1:
-        fair = group_fairness(y, probs.argmax(1), list(genders), num_classes)
-        out["fairness_gender"] = {k: fair[k] for k in ("tpr_gap_mean", "tpr_gap_max", "dp_gap_mean", "ua_gap")}
-    if distributions is not None:
-        out["ldl"] = ldl_scores(distributions, probs)
-    return out

@@ -70,7 +70,7 @@ def device_measures(recipe, tflite: dict[str, bytes], folder: Path) -> dict[str,
     ``latency_ms`` (one streaming decision), ``mapped``, ``feasible`` and ``reason``.
     """
     from edgeser.benchmarks.predict import predict_pipeline
-    from edgeser.pipeline import plan_of
+    from edgeser.models.registry import plan_of
     from edgeser.quantize.edgetpu_check import check_model
     from edgeser.quantize.memory import frontend_working_bytes, memory_report
 
@@ -102,8 +102,8 @@ def evaluate_trial(recipe, data_root: Path, settings: TuneSettings, folder: Path
     infeasible recipe (which stops after its first fold).
     """
     from edgeser.benchmarks.accuracy import load_base
-    from edgeser.evaluation.folds import FoldPredictor, make_folds, train_fold_models
-    from edgeser.evaluation.metrics import score
+    from edgeser.evaluation.folds import fold_predictor, make_folds, train_fold_models
+    from edgeser.metrics import score
     from edgeser.train_options import one_hot
 
     start = time.perf_counter()
@@ -115,7 +115,7 @@ def evaluate_trial(recipe, data_root: Path, settings: TuneSettings, folder: Path
     for number, fold in enumerate(make_folds(base.utterances, settings.folds, settings.seed), start=1):
         models = train_fold_models(recipe, base.labels, base.x, targets, base.kw_emb, fold, base.utterances)
         tr, te = np.array(fold.train, np.int64), np.array(fold.test, np.int64)
-        predictor = FoldPredictor(models, base.run, base.x[tr], base.windows[tr], base.kw_emb[tr], "tflm", recipe.seed)
+        predictor = fold_predictor(models, base.run, base.x[tr], base.windows[tr], base.kw_emb[tr], "tflm", recipe.seed)
         logits = predictor(base.x[te], base.windows[te], base.kw_emb[te])["fusion"]
         f1s.append(float(score(base.y[te], logits.argmax(-1), classes).macro_f1))
         if number == 1:

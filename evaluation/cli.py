@@ -15,6 +15,7 @@ cross-corpus protocol (see :mod:`edgeser.evaluation.cross_corpus`).
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Optional
 
@@ -103,6 +104,7 @@ def _cross_corpus(console: Console, train_corpus: str, train_data: Path, test_co
     from edgeser.evaluation.cross_corpus import (
         CrossCorpusSettings, cross_corpus_evaluation, default_out, default_recipe, format_table,
     )
+    from edgeser.benchmarks.accuracy import DEFAULT_CACHE, prepare_base
     from edgeser.evaluation.evaluate import EvaluateError
     from edgeser.recipe import load_recipe
     from edgeser.settings import SettingsError
@@ -114,8 +116,10 @@ def _cross_corpus(console: Console, train_corpus: str, train_data: Path, test_co
         _fail(console, f"invalid recipe: {exc}")
     try:
         settings = CrossCorpusSettings(train_corpus, test_corpus, folds, backend, epochs)
+        cache = cache or DEFAULT_CACHE
+        base_run = lambda train_recipe: prepare_base(train_recipe, train_data, cache)  # noqa: E731
         result = cross_corpus_evaluation(recipe, train_data, test_data, settings, out or default_out(train_corpus, test_corpus),
-                                         cache, keyword_run, progress=not json_out)
+                                         cache, keyword_run or base_run, progress=not json_out)
     except (SettingsError, EvaluateError) as exc:
         _fail(console, str(exc))
     if json_out:
@@ -159,3 +163,65 @@ def noise(
     printer = Console()
     printer.print(format_table(result))
     printer.print(f"results: {result['json']}  plot: {result['plot']}")
+
+
+def baseline(
+    corpus: str = typer.Option(..., "--corpus", help="Corpus reader name (ravdess, emodb, demo, ...)."),
+    data: Path = typer.Option(..., "--data", help="The corpus folder."),
+    folds: int = typer.Option(4, "--folds", help="Leave-speakers-out folds (as the accuracy benchmark)."),
+    feature_set: str = typer.Option("eGeMAPSv02", "--feature-set", help="eGeMAPSv02 (88) or ComParE_2016 (6373)."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Write the results as JSON here."),
+    cache: Path = typer.Option(Path("runs/.cache/egemaps"), "--cache", help="Per-clip functionals cache folder."),
+    seed: int = typer.Option(0, "--seed", help="Seeds the folds and the classifiers."),
+) -> None:
+    """Classical baseline: openSMILE functionals + logistic regression / MLP, leave-speakers-out."""
+    from edgeser.atomic import write_json
+    from edgeser.corpora import CorpusLayoutError
+    from edgeser.evaluation.egemaps import BaselineError, print_table, run_baseline
+
+    console = Console(stderr=True)
+    if not data.is_dir():
+        console.print(f"[red]{data}: no such corpus folder[/red]")
+        raise typer.Exit(1)
+    try:
+        result = run_baseline(corpus, data, folds, feature_set, cache, seed, progress=sys.stderr.isatty())
+    except (BaselineError, CorpusLayoutError, KeyError, ValueError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1)
+    print_table(result)
+    if json_out is not None:
+        write_json(json_out, result)
+        console.print(f"results: {json_out}")
+
+
+def explain(
+    clip: Path = typer.Argument(..., help="An audio file (WAV/FLAC/OGG)."),
+    run: Path = typer.Option(..., "--run", help="A run folder made by `edgeser train` (and `edgeser quantize` for tflm)."),
+    out: Path = typer.Option(..., "--out", help="Folder for explain.json and explain.png."),
+    method: str = typer.Option("occlusion", "--method", help="occlusion, gradient or both."),
+    backend: str = typer.Option("keras", "--backend", help="keras (float model) or tflm (int8 on TFLite-Micro)."),
+    share: float = typer.Option(0.2, "--share", help="Share of frames counted as salient."),
+) -> None:
+    """Explain the acoustic model's prediction on one clip: saliency and acoustic cues; JSON + PNG."""
+    from rich.table import Table
+
+    from edgeser.evaluation.explain import ExplainError, explain_clip
+
+    console = Console(stderr=True)
+    try:
+        result = explain_clip(clip, run, out, method=method, backend=backend, share=share)
+    except ExplainError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1)
+    for warning in result["warnings"]:
+        console.print(f"[yellow]warning:[/yellow] {warning}", soft_wrap=True)
+    table = Table(title=f"{clip.name}: predicted {result['predicted']} ({result['backend']}, {method})")
+    for column in ("cue", "salient", "whole", "difference", "expected", "agreement"):
+        table.add_column(column, justify="left" if column in ("cue", "agreement") else "right")
+    fmt = lambda v: "-" if v is None else f"{v:.2f}"  # noqa: E731
+    for key, c in result["cues"].items():
+        table.add_row(key, fmt(c["salient"]), fmt(c["whole"]), fmt(c["difference"]), f"{c['expected']:+d}", c["agreement"])
+    Console().print(table)
+    typer.echo(f"salient intervals (s): {result['salient_intervals_s']}")
+    typer.echo(f"results: {result['json']}")
+    typer.echo(f"plot: {result['png']}")

@@ -10,11 +10,11 @@ measures that gap for edgeser's models.
   onto :data:`~edgeser.corpora.labels.SHARED_7` (``calm -> neutral``, ``excited -> happy``)
   and :func:`~edgeser.corpora.splits.cross_corpus` keeps the classes *both* have
   (RAVDESS vs the demo corpus: neutral, happy, sad, angry). Other clips are dropped and counted.
-* Keyword branch: the frozen DSResNet-SE keyword model of a base run, as the accuracy
-  benchmark makes it (``benchmarks.accuracy.prepare_base``: the pipeline's corpus,
-  features and train_keyword stages once under the cache folder, reused later), or
-  the keyword model of an existing run (``keyword_run``; its frontend, keyword and window
-  settings must equal the recipe's).
+* Keyword branch: the frozen DSResNet-SE keyword model of an existing run (``keyword_run``;
+  its frontend, keyword and window settings must equal the recipe's), or of the run that
+  ``keyword_run`` makes when it is a function of the training recipe (``edgeser evaluate``
+  passes the accuracy benchmark's base run, ``benchmarks.accuracy.prepare_base``: the
+  pipeline's corpus, features and train_keyword stages once under the cache folder).
 * Folds: ``evaluation.folds.make_folds`` on A (leave-speakers-out, genders dealt
   evenly, a validation pair carved out of each fold's training actors for early stopping).
   Per fold the acoustic model is trained from scratch and the fusion head on the frozen
@@ -37,7 +37,7 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -85,19 +85,15 @@ class CorpusSide:
 
 
 def default_out(train_corpus: str, test_corpus: str) -> Path:
-    """``runs/cross_<A>_to_<B>`` under the repository."""
-    from edgeser.benchmarks.accuracy import ROOT
-
+    """``runs/cross_<A>_to_<B>`` (relative to the working folder)."""
     safe = lambda s: re.sub(r"[^A-Za-z0-9_.-]+", "_", s.strip().lower()) or "corpus"  # noqa: E731
-    return ROOT / "runs" / f"cross_{safe(train_corpus)}_to_{safe(test_corpus)}"
+    return Path("runs") / f"cross_{safe(train_corpus)}_to_{safe(test_corpus)}"
 
 
 def default_recipe(train_corpus: str) -> Path:
-    """``configs/<train_corpus>.yaml`` when it exists, else ``configs/demo.yaml``."""
-    from edgeser.benchmarks.accuracy import ROOT
-
-    own = ROOT / "configs" / f"{train_corpus.strip().lower()}.yaml"
-    return own if own.is_file() else ROOT / "configs" / "demo.yaml"
+    """``configs/<train_corpus>.yaml`` when it exists, else ``configs/demo.yaml`` (relative to the working folder)."""
+    own = Path("configs") / f"{train_corpus.strip().lower()}.yaml"
+    return own if own.is_file() else Path("configs") / "demo.yaml"
 
 
 def _read(name: str, root: Path, option: str):
@@ -113,14 +109,13 @@ def _read(name: str, root: Path, option: str):
         raise EvaluateError(str(exc)) from None
 
 
-def keyword_run_for(recipe, train_root: Path, cache: Path, keyword_run: str | Path | None = None):
-    """The run whose keyword model the folds use: ``keyword_run`` (checked against ``recipe``) or a base run."""
+def keyword_run_for(recipe, keyword_run):
+    """The run whose keyword model the folds use: ``keyword_run`` (a run folder, checked against
+    ``recipe``) or, when it is a function, the run it makes of ``recipe``."""
     from edgeser.rundir import RunDir, RunDirError
 
-    if keyword_run is None:
-        from edgeser.benchmarks.accuracy import prepare_base
-
-        return prepare_base(recipe, Path(train_root), Path(cache))
+    if callable(keyword_run):
+        return keyword_run(recipe)
     try:
         run = RunDir.open(keyword_run)
     except RunDirError as exc:
@@ -140,9 +135,8 @@ def keyword_run_for(recipe, train_root: Path, cache: Path, keyword_run: str | Pa
 def load_side(utterances: Sequence, labels: Sequence[str], recipe, kw_run, cache: Path, dropped: dict[str, int],
               description: str, progress: bool = False) -> CorpusSide:
     """Relabelled utterances -> features, keyword windows and keyword embeddings (feature cache under ``cache``)."""
-    from edgeser.benchmarks.accuracy import keyword_embeddings
     from edgeser.datasets import feature_matrix, keyword_windows
-    from edgeser.pipeline import plan_of
+    from edgeser.models.registry import keyword_embeddings, plan_of
 
     plan = plan_of(recipe)
     x, used, problems = feature_matrix(list(utterances), recipe.frontend, plan.clip_frames, Path(cache) / "features",
@@ -195,22 +189,22 @@ def summarise(folds: Sequence[dict], classes: int) -> dict:
 
 
 def cross_corpus_evaluation(recipe, train_root: str | Path, test_root: str | Path, settings: CrossCorpusSettings,
-                            out: str | Path, cache: str | Path | None = None, keyword_run: str | Path | None = None,
+                            out: str | Path, cache: str | Path, keyword_run: str | Path | Callable,
                             progress: bool = True) -> dict[str, Any]:
-    """Run the protocol; writes ``cross_corpus_<backend>.{json,md,png}`` into ``out``; returns the JSON."""
+    """Run the protocol; writes ``cross_corpus_<backend>.{json,md,png}`` into ``out``; returns the JSON.
+
+    ``cache``: the feature cache folder; ``keyword_run``: see :func:`keyword_run_for`."""
     from tqdm.auto import tqdm
 
     from edgeser.atomic import write_json, write_text
-    from edgeser.benchmarks.accuracy import DEFAULT_CACHE
     from edgeser.corpora.labels import LabelMapping
     from edgeser.corpora.splits import cross_corpus
-    from edgeser.evaluation.folds import FoldPredictor, make_folds
-    from edgeser.evaluation.metrics import score
-    from edgeser.pipeline import _labels
+    from edgeser.evaluation.folds import fold_predictor, make_folds
+    from edgeser.metrics import score
 
     start = time.perf_counter()
     train_root, test_root, out = Path(train_root), Path(test_root), Path(out)
-    cache = Path(cache) if cache is not None else DEFAULT_CACHE
+    cache = Path(cache)
     a = _read(settings.train_corpus, train_root, "--train-data")
     b = _read(settings.test_corpus, test_root, "--test-data")
     pair = cross_corpus(a.utterances, b.utterances, LabelMapping(labels=settings.label_set))
@@ -220,8 +214,8 @@ def cross_corpus_evaluation(recipe, train_root: str | Path, test_root: str | Pat
             f"{', '.join(settings.label_set)} ({list(pair.labels)}); need at least 2"
         )
     recipe = dataclasses.replace(recipe, data=dataclasses.replace(recipe.data, corpus=settings.train_corpus, root=str(train_root.resolve())))
-    kw_run = keyword_run_for(recipe, train_root, cache, keyword_run)
-    labels = {"emotions": list(pair.labels), "keywords": _labels(kw_run)["keywords"]}
+    kw_run = keyword_run_for(recipe, keyword_run)
+    labels = {"emotions": list(pair.labels), "keywords": kw_run.labels()["keywords"]}
     side_a = load_side(pair.train, pair.labels, recipe, kw_run, cache, pair.dropped_train, f"{settings.train_corpus} features", progress)
     side_b = load_side(pair.test, pair.labels, recipe, kw_run, cache, pair.dropped_test, f"{settings.test_corpus} features", progress)
     try:
@@ -234,7 +228,7 @@ def cross_corpus_evaluation(recipe, train_root: str | Path, test_root: str | Pat
         fold_start = time.perf_counter()
         models = train_fold(recipe, labels, side_a, fold, settings.epochs, progress)
         tr, te = np.array(fold.train, np.int64), np.array(fold.test, np.int64)
-        predict = FoldPredictor(models, kw_run, side_a.x[tr], side_a.windows[tr], side_a.kw_emb[tr], settings.backend,
+        predict = fold_predictor(models, kw_run, side_a.x[tr], side_a.windows[tr], side_a.kw_emb[tr], settings.backend,
                                 recipe.seed)
         own = predict(side_a.x[te], side_a.windows[te], side_a.kw_emb[te])
         other = predict(side_b.x, side_b.windows, side_b.kw_emb)

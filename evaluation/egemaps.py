@@ -1,12 +1,12 @@
 """The classical baseline: openSMILE functionals (eGeMAPS / ComParE) + a linear or MLP classifier.
 
 Method. Every clip (its segment when the corpus gives ``start_s``/``end_s``) is read as
-16 kHz mono int16 (``edgeser.datasets.utterance_audio`` / ``frontend.audio.load_audio``),
+16 kHz mono int16 (``edgeser.datasets.utterance_audio`` / ``corpora.audio.load_audio``),
 scaled to float32 in [-1, 1] and passed to ``opensmile.Smile(feature_set=…,
 feature_level=Functionals).process_signal``: one vector per clip, 88 values for
 eGeMAPSv02, 6373 for ComParE_2016. Vectors are cached on disk per clip under
 ``<cache_dir>/<feature set>-opensmile<version>/<sha[:2]>/<sha>.npy`` where ``sha`` is
-the sha256 of the int16 samples (``corpora.cache.audio_hash``), so a corpus is processed
+the sha256 of the int16 samples (``frontend.cache.audio_hash``), so a corpus is processed
 once. A file that cannot be read, or whose functionals are not finite, is reported in
 ``problems`` and skipped.
 
@@ -14,21 +14,19 @@ Classifiers (scikit-learn, seeded): ``StandardScaler`` then either
 ``LogisticRegression(class_weight="balanced")`` (``kind="lr"``) or an
 ``MLPClassifier`` with early stopping (``kind="mlp"``). Each fold fits on its train +
 val clips and is scored on its test clips (WA, UA, macro-F1 from
-``edgeser.evaluation.metrics``).
+``edgeser.metrics``).
 
     edgeser baseline --corpus ravdess --data ../shared/data/ravdess [--folds 4] [--json out.json]
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Iterable, Optional, Sequence
 
 import numpy as np
-import typer
 
-from edgeser.corpora.cache import CacheStats, audio_hash
+from edgeser.frontend.cache import CacheStats, audio_hash
 from edgeser.corpora.splits import Fold
 from edgeser.corpora.types import Utterance
 
@@ -37,8 +35,7 @@ KINDS = ("lr", "mlp")
 METRICS = ("wa", "ua", "macro_f1")
 SAMPLE_RATE = 16000
 MLP_EARLY_STOPPING_MIN = 50  # fewer training clips than this: no held-out early-stopping split
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_CACHE = ROOT / "runs" / ".cache" / "egemaps"
+DEFAULT_CACHE = Path("runs/.cache/egemaps")  # relative to the working folder (the repository's root)
 
 
 class BaselineError(ValueError):
@@ -75,7 +72,7 @@ def feature_names(feature_set: str = "eGeMAPSv02") -> list[str]:
 def clip_audio(item: Utterance | str | Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """int16 mono ``[samples]`` of an utterance (its segment) or an audio file path."""
     from edgeser.datasets import utterance_audio
-    from edgeser.frontend.audio import load_audio
+    from edgeser.corpora.audio import load_audio
 
     if isinstance(item, Utterance):
         return utterance_audio(item, sample_rate)
@@ -132,7 +129,7 @@ def functionals(
     from tqdm.auto import tqdm
 
     from edgeser.atomic import save_npy
-    from edgeser.frontend.audio import AudioError
+    from edgeser.corpora.audio import AudioError
 
     names = feature_names(feature_set)
     stats = stats if stats is not None else CacheStats()
@@ -218,7 +215,7 @@ def baseline_scores(x: np.ndarray, y: np.ndarray, folds: Sequence[Fold], num_cla
     ``{"folds": [{"fold", "test_speakers", "sizes", "scores": {kind: {wa, ua, macro_f1, …}}}],
     "summary": {kind: {metric: {"mean", "std"}}}}``.
     """
-    from edgeser.evaluation.metrics import score
+    from edgeser.metrics import score
 
     x, y = np.asarray(x), np.asarray(y, np.int64)
     if len(x) != len(y):
@@ -325,33 +322,3 @@ def print_table(result: dict, console=None) -> None:
     console.print(table)
     if result["skipped"]:
         console.print(f"[yellow]{len(result['skipped'])} clip(s) skipped (listed in the JSON)[/yellow]")
-
-
-def baseline(
-    corpus: str = typer.Option(..., "--corpus", help="Corpus reader name (ravdess, emodb, demo, ...)."),
-    data: Path = typer.Option(..., "--data", help="The corpus folder."),
-    folds: int = typer.Option(4, "--folds", help="Leave-speakers-out folds (as the accuracy benchmark)."),
-    feature_set: str = typer.Option("eGeMAPSv02", "--feature-set", help="eGeMAPSv02 (88) or ComParE_2016 (6373)."),
-    json_out: Optional[Path] = typer.Option(None, "--json", help="Write the results as JSON here."),
-    cache: Path = typer.Option(DEFAULT_CACHE, "--cache", help="Per-clip functionals cache folder."),
-    seed: int = typer.Option(0, "--seed", help="Seeds the folds and the classifiers."),
-) -> None:
-    """Classical baseline: openSMILE functionals + logistic regression / MLP, leave-speakers-out."""
-    from rich.console import Console
-
-    from edgeser.atomic import write_json
-    from edgeser.corpora import CorpusLayoutError
-
-    console = Console(stderr=True)
-    if not data.is_dir():
-        console.print(f"[red]{data}: no such corpus folder[/red]")
-        raise typer.Exit(1)
-    try:
-        result = run_baseline(corpus, data, folds, feature_set, cache, seed, progress=sys.stderr.isatty())
-    except (BaselineError, CorpusLayoutError, KeyError, ValueError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(1)
-    print_table(result)
-    if json_out is not None:
-        write_json(json_out, result)
-        console.print(f"results: {json_out}")

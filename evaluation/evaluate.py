@@ -6,17 +6,16 @@ Typical use: a run trained on some speakers, scored on speakers it never saw (an
 copy or another part of the corpus), or on another corpus whose labels overlap.
 
 * Features: the run's recipe frontend and :class:`~edgeser.datasets.WindowPlan`
-  (``edgeser.pipeline.plan_of``), through ``edgeser.datasets.feature_matrix`` with the
+  (``edgeser.models.registry.plan_of``), through ``edgeser.datasets.feature_matrix`` with the
   run's feature cache (``RUN/cache``); keyword windows with ``keyword_windows``.
 * Labels: each clip's label (after ``corpora.labels.normalise``) must be one of the
   run's ``labels.json`` emotions; clips with other labels are counted per label in
   ``unknown_labels`` and skipped.
-* ``keras``: the float models rebuilt from the run's weights (``pipeline.run_model``,
-  ``pipeline.float_embeddings``): acoustic-only, keyword-only (the keyword reference
-  head on the mean keyword embedding) and fusion.
-* ``tflm``: the full-int8 models through the TFLite-Micro interpreter, chained as on
-  the board (``pipeline.int8_predictions``): acoustic-only (``audio_only_int8``) and
-  fusion (keyword-only has no int8 model).
+* Models: ``edgeser.evaluation.predictor.Predictor.from_run``. ``keras``: the float models
+  rebuilt from the run's weights: acoustic-only, keyword-only (the keyword reference
+  head on the mean keyword embedding) and fusion. ``tflm``: the full-int8 models through
+  the TFLite-Micro interpreter, chained as on the board: acoustic-only
+  (``audio_only_int8``) and fusion (keyword-only has no int8 model).
 
 Output in ``RUN/evaluate_<corpus>/``: ``evaluate_<backend>.json`` (WA, UA, macro-F1,
 per-class recall and the confusion matrix of each model, the skipped clips) and
@@ -58,24 +57,44 @@ class EvalClips:
     problems: list[tuple[str, str]] = field(default_factory=list)  # (path, reason) of unreadable files
 
 
-def open_run(run_dir: str | Path, backend: str = "keras"):
-    """The run folder, checked for what ``backend`` needs."""
+def run_folder(run_dir: str | Path, error: type[Exception] | None = None):
+    """``RunDir.open`` with every failure as one ``error`` (default :class:`EvaluateError`) naming the folder."""
     from edgeser.rundir import RunDir, RunDirError
 
-    if backend not in BACKENDS:
-        raise EvaluateError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    error = error or EvaluateError
     path = Path(run_dir)
     if not path.is_dir():
-        raise EvaluateError(f"{path}: no such folder (expected a run folder made by `edgeser train`)")
+        raise error(f"{path}: no such folder (expected a run folder made by `edgeser train`)")
     try:
-        run = RunDir.open(path)
+        return RunDir.open(path)
     except RunDirError as exc:
-        raise EvaluateError(str(exc)) from None
+        raise error(str(exc)) from None
+
+
+def open_run(run_dir: str | Path, backend: str = "keras"):
+    """The run folder, checked for what ``backend`` needs."""
+    if backend not in BACKENDS:
+        raise EvaluateError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    run = run_folder(run_dir)
     missing = [name for name in NEEDED[backend] if not (run.path / name).is_file()]
     if missing:
         hint = "`edgeser quantize RUN`" if backend == "tflm" and "labels.json" not in missing else "`edgeser train`"
-        raise EvaluateError(f"{path}: the run has no {', '.join(missing)}; finish it with {hint} first")
+        raise EvaluateError(f"{run_dir}: the run has no {', '.join(missing)}; finish it with {hint} first")
     return run
+
+
+def result_header(run, corpus: str, data: str | Path, backend: str, emotions: list[str], clips) -> dict[str, Any]:
+    """The fields every scored result of a run starts with (evaluate, noise): run, recipe, corpus, backend, clips."""
+    return {
+        "run": str(run.path),
+        "recipe": run.recipe.name,
+        "recipe_sha256": run.recipe_sha256,
+        "corpus": corpus,
+        "data": str(Path(data)),
+        "backend": "keras float" if backend == "keras" else "tflm int8",
+        "labels": emotions,
+        "clips": int(len(clips.y)),
+    }
 
 
 def known_clips(run, corpus: str, root: str | Path):
@@ -85,7 +104,6 @@ def known_clips(run, corpus: str, root: str | Path):
     emotions: the run's class names, readable: how many clips the reader found).
     """
     from edgeser.corpora import CorpusLayoutError, corpus_names, normalise, read_corpus
-    from edgeser.pipeline import _labels
 
     root = Path(root)
     if not root.is_dir():
@@ -96,7 +114,7 @@ def known_clips(run, corpus: str, root: str | Path):
         raise EvaluateError(f"unknown corpus {corpus!r} (known: {', '.join(corpus_names())})") from None
     except CorpusLayoutError as exc:
         raise EvaluateError(str(exc)) from None
-    emotions = _labels(run)["emotions"]
+    emotions = run.labels()["emotions"]
     kept, unknown = [], {}
     for utt in result.utterances:
         label = utt.label if utt.label in emotions else normalise(utt.label)
@@ -110,7 +128,7 @@ def known_clips(run, corpus: str, root: str | Path):
 def load_clips(run, corpus: str, root: str | Path) -> EvalClips:
     """Read ``corpus`` at ``root`` and turn every clip whose label the run knows into model inputs."""
     from edgeser.datasets import feature_matrix, keyword_windows
-    from edgeser.pipeline import plan_of
+    from edgeser.models.registry import plan_of
 
     kept, unknown, problems, emotions, readable = known_clips(run, corpus, root)
     if not kept:
@@ -132,19 +150,11 @@ def load_clips(run, corpus: str, root: str | Path) -> EvalClips:
 
 def predictions(run, clips: EvalClips, backend: str = "keras") -> dict[str, np.ndarray]:
     """Logits [N, classes] of each model (keras: acoustic, keyword, fusion; tflm: acoustic, fusion)."""
-    from edgeser.pipeline import run_model, float_embeddings, int8_predictions
+    from edgeser.evaluation.predictor import Predictor
 
-    data = {"x": clips.x, "kw_windows": clips.windows}
-    if backend == "tflm":
-        return int8_predictions(run, data, np.arange(len(clips.y)), "tflm")
-    if backend != "keras":
+    if backend not in BACKENDS:
         raise EvaluateError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
-    acoustic_emb, keyword_emb = float_embeddings(run, data)
-    return {
-        "acoustic": run_model(run, "acoustic").predict(clips.x.astype(np.float32), verbose=0),
-        "keyword": run_model(run, "keyword_only").predict(keyword_emb, verbose=0),
-        "fusion": run_model(run, "fusion").predict([acoustic_emb, keyword_emb], verbose=0),
-    }
+    return Predictor.from_run(run, backend)(clips.x, clips.windows)
 
 
 def output_folder(run, corpus: str) -> Path:
@@ -154,14 +164,13 @@ def output_folder(run, corpus: str) -> Path:
 
 def evaluate_run(run_dir: str | Path, corpus: str, data: str | Path, backend: str = "keras") -> dict[str, Any]:
     """Score the run on every usable clip of ``corpus`` at ``data``; writes JSON + PNGs; returns the JSON."""
-    from edgeser.evaluation.metrics import score
+    from edgeser.metrics import score
     from edgeser.evaluation.plots import plot_confusion
-    from edgeser.pipeline import _labels
 
     start = time.perf_counter()
     run = open_run(run_dir, backend)
     clips = load_clips(run, corpus, data)
-    emotions = _labels(run)["emotions"]
+    emotions = run.labels()["emotions"]
     logits = predictions(run, clips, backend)
     out = output_folder(run, corpus)
     stage = out.name
@@ -175,14 +184,7 @@ def evaluate_run(run_dir: str | Path, corpus: str, data: str | Path, backend: st
         run.record(Path(out.name) / png, stage)
         plots[name] = str(Path(out.name) / png)
     result = {
-        "run": str(run.path),
-        "recipe": run.recipe.name,
-        "recipe_sha256": run.recipe_sha256,
-        "corpus": corpus,
-        "data": str(Path(data)),
-        "backend": "keras float" if backend == "keras" else "tflm int8",
-        "labels": emotions,
-        "clips": int(len(clips.y)),
+        **result_header(run, corpus, data, backend, emotions, clips),
         "speakers": sorted(set(clips.speakers)),
         "class_counts": {e: int(c) for e, c in zip(emotions, np.bincount(clips.y, minlength=len(emotions)))},
         "unknown_labels": dict(sorted(clips.unknown_labels.items())),

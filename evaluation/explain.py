@@ -5,11 +5,11 @@ are unusual there (after Nasr, Ren & Johnson, "Beyond saliency: acoustic cues ..
 
 Steps of :func:`explain_clip`:
 
-1. the clip (``frontend.audio.load_audio``, at the run's sample rate) becomes the run's
+1. the clip (``corpora.audio.load_audio``, at the run's sample rate) becomes the run's
    model input exactly as in training: ``compute_features`` then ``fit_frames`` to ``T``
    frames (centre crop / silence-code padding; ``offset`` records the shift);
 2. the acoustic-only model predicts: the float Keras model (``backend="keras"``,
-   ``pipeline.run_model``) or the int8 ``audio_only_int8.tflite`` on TFLite-Micro
+   ``models.registry.load``) or the int8 ``audio_only_int8.tflite`` on TFLite-Micro
    (``backend="tflm"``, ``evaluation.int8.Int8Model``); the target is the predicted class;
 3. saliency ``[T, C]`` (``evaluation.saliency``): occlusion on the chosen backend with the
    silence code as fill, gradient x input on the float model, or ``both`` (each map divided
@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import typer
 
 METHODS = ("occlusion", "gradient", "both")
 BACKENDS = ("keras", "tflm")
@@ -43,14 +42,9 @@ class ExplainError(RuntimeError):
 
 
 def _open_run(run_dir: Path, method: str, backend: str):
-    from edgeser.rundir import RunDir, RunDirError
+    from edgeser.evaluation.evaluate import run_folder
 
-    if not run_dir.is_dir():
-        raise ExplainError(f"{run_dir}: no such folder (expected a run folder made by `edgeser train`)")
-    try:
-        run = RunDir.open(run_dir)
-    except RunDirError as exc:
-        raise ExplainError(str(exc)) from None
+    run = run_folder(run_dir, ExplainError)
     needed = ["labels.json"]
     if backend == "keras" or method in ("gradient", "both"):
         needed.append("acoustic.weights.npz")
@@ -69,7 +63,7 @@ SILENCE_DBFS = -60.0
 MIN_SHARE_OF_CLIP = 0.25
 
 
-def clip_features(audio: np.ndarray, config, frames: int) -> tuple[np.ndarray, int, int]:
+def clip_window(audio: np.ndarray, config, frames: int) -> tuple[np.ndarray, int, int]:
     """int16 audio -> (int8 model input ``[frames, C]``, offset of model frame 0 in the clip's frames, raw frames)."""
     from edgeser.datasets import fit_frames, silence_code
     from edgeser.evaluation.saliency import crop_offset
@@ -81,15 +75,9 @@ def clip_features(audio: np.ndarray, config, frames: int) -> tuple[np.ndarray, i
 
 def _predict_fn(run, backend: str):
     """float32 ``[B, T, C]`` -> logits ``[B, K]`` of the acoustic-only model on ``backend``."""
-    if backend == "tflm":
-        from edgeser.evaluation.int8 import Int8Model
+    from edgeser.evaluation.predictor import Predictor
 
-        int8 = Int8Model.from_file(run.path / "audio_only_int8.tflite", "tflm")
-        return lambda batch: int8.from_features(np.clip(np.round(batch), -128, 127).astype(np.int8))
-    from edgeser.pipeline import run_model
-
-    model = run_model(run, "acoustic")
-    return lambda batch: model(np.asarray(batch, np.float32), training=False).numpy()
+    return Predictor.from_run(run, backend, acoustic_only=True).acoustic
 
 
 def _normalised(saliency: np.ndarray) -> np.ndarray:
@@ -179,8 +167,8 @@ def explain_clip(
     from edgeser.evaluation.cues import CONTEXT_KEYS, DIRECTION_SOURCES, analyse, summarise
     from edgeser.evaluation.saliency import (frame_intervals, frame_scores, gradient_saliency, occlusion_saliency,
                                              salient_frames, softmax)
-    from edgeser.frontend.audio import AudioError, load_audio
-    from edgeser.pipeline import _labels, plan_of
+    from edgeser.corpora.audio import AudioError, load_audio
+    from edgeser.models.registry import plan_of
 
     if method not in METHODS:
         raise ExplainError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
@@ -201,8 +189,8 @@ def explain_clip(
     if rms_dbfs < SILENCE_DBFS:
         raise ExplainError(f"{clip_path}: silent (RMS {rms_dbfs:.0f} dBFS, below {SILENCE_DBFS} dBFS): "
                            "there is no speech to explain")
-    emotions = _labels(run)["emotions"]
-    x, offset, raw_frames = clip_features(audio, config, plan_of(run.recipe).clip_frames)
+    emotions = run.labels()["emotions"]
+    x, offset, raw_frames = clip_window(audio, config, plan_of(run.recipe).clip_frames)
     warnings = []
     duration = len(audio) / config.sample_rate
     trained_s = run.recipe.data.clip_seconds
@@ -218,9 +206,9 @@ def explain_clip(
     if method in ("occlusion", "both"):
         maps["occlusion"] = occlusion_saliency(predict, xf, target, patch=patch, fill=fill)
     if method in ("gradient", "both"):
-        from edgeser.pipeline import run_model
+        from edgeser.models.registry import load
 
-        maps["gradient"] = gradient_saliency(run_model(run, "acoustic"), xf, target, mode="input", baseline=fill, seed=seed)
+        maps["gradient"] = gradient_saliency(load(run, "acoustic"), xf, target, mode="input", baseline=fill, seed=seed)
     saliency = maps[method] if method != "both" else (_normalised(maps["occlusion"]) + _normalised(maps["gradient"])) / 2
     mask = salient_frames(saliency, share)
     intervals = frame_intervals(mask, config.stride_ms, config.window_ms, offset, duration)
@@ -276,35 +264,3 @@ def explain_clip(
             run.record(inside, "explain", sources=run.model_files())
     result["json"] = str(out_dir / "explain.json")
     return result
-
-
-def explain(
-    clip: Path = typer.Argument(..., help="An audio file (WAV/FLAC/OGG)."),
-    run: Path = typer.Option(..., "--run", help="A run folder made by `edgeser train` (and `edgeser quantize` for tflm)."),
-    out: Path = typer.Option(..., "--out", help="Folder for explain.json and explain.png."),
-    method: str = typer.Option("occlusion", "--method", help="occlusion, gradient or both."),
-    backend: str = typer.Option("keras", "--backend", help="keras (float model) or tflm (int8 on TFLite-Micro)."),
-    share: float = typer.Option(0.2, "--share", help="Share of frames counted as salient."),
-) -> None:
-    """Explain the acoustic model's prediction on one clip: saliency and acoustic cues; JSON + PNG."""
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console(stderr=True)
-    try:
-        result = explain_clip(clip, run, out, method=method, backend=backend, share=share)
-    except ExplainError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(1)
-    for warning in result["warnings"]:
-        console.print(f"[yellow]warning:[/yellow] {warning}", soft_wrap=True)
-    table = Table(title=f"{clip.name}: predicted {result['predicted']} ({result['backend']}, {method})")
-    for column in ("cue", "salient", "whole", "difference", "expected", "agreement"):
-        table.add_column(column, justify="left" if column in ("cue", "agreement") else "right")
-    fmt = lambda v: "-" if v is None else f"{v:.2f}"  # noqa: E731
-    for key, c in result["cues"].items():
-        table.add_row(key, fmt(c["salient"]), fmt(c["whole"]), fmt(c["difference"]), f"{c['expected']:+d}", c["agreement"])
-    Console().print(table)
-    typer.echo(f"salient intervals (s): {result['salient_intervals_s']}")
-    typer.echo(f"results: {result['json']}")
-    typer.echo(f"plot: {result['png']}")

@@ -1,6 +1,6 @@
 """Group fairness of a classifier's predictions (e.g. across speaker gender), pure NumPy.
 
-Conventions as :mod:`edgeser.evaluation.metrics`: ``y_true``, ``y_pred`` integer classes
+Conventions as :mod:`edgeser.metrics`: ``y_true``, ``y_pred`` integer classes
 [N] in ``[0, num_classes)``; ``groups`` [N] a group name per example (str or int, no
 None: drop examples of unknown group first). Per group ``g`` and class ``k``:
 
@@ -26,11 +26,11 @@ The returned dict is JSON-ready (NaN -> None) and can be written with
 from __future__ import annotations
 
 import warnings
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
-from edgeser.evaluation.metrics import confusion_matrix, unweighted_average_recall, weighted_accuracy
+from edgeser.metrics import confusion_matrix, unweighted_average_recall, weighted_accuracy
 
 
 def _rate(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
@@ -110,3 +110,17 @@ def group_fairness(
     for key, values in (("tpr_gap", tpr_gap), ("dp_gap", dp_gap), ("eo_gap", eo_gap)):
         report[f"{key}_mean"], report[f"{key}_max"] = _summary(values)
     return _json(report)
+
+
+def test_metrics(y: np.ndarray, probs: np.ndarray, num_classes: int, genders: Sequence[str] | None = None,
+                 distributions: np.ndarray | None = None) -> dict[str, Any]:
+    """Gender fairness (when every clip has a gender) and label-distribution metrics (when given)."""
+    from edgeser.evaluation.ldl import ldl_scores
+
+    out: dict[str, Any] = {}
+    if genders is not None and len(genders) and all(genders) and len(set(genders)) > 1:
+        fair = group_fairness(y, probs.argmax(1), list(genders), num_classes)
+        out["fairness_gender"] = {k: fair[k] for k in ("tpr_gap_mean", "tpr_gap_max", "dp_gap_mean", "ua_gap")}
+    if distributions is not None:
+        out["ldl"] = ldl_scores(distributions, probs)
+    return out

@@ -9,9 +9,9 @@ cross-corpus protocol share:
   embeddings, through the very functions the pipeline's train stages call
   (``edgeser.train_options.train_acoustic`` with the recipe's options, ``train_fusion``), on
   the targets the caller gives (one-hot, or the corpus' label distributions);
-* :class:`FoldPredictor` — logits of a fold's acoustic-only and fusion models on any clips,
-  float (``keras``) or full int8 through the TFLite-Micro interpreter (``tflm``), chained
-  as on the board (``evaluation.int8.BoardChain``);
+* :func:`fold_predictor` — the :class:`~edgeser.evaluation.predictor.Predictor` of a fold's
+  acoustic-only and fusion models: float (``keras``) or full int8 through the TFLite-Micro
+  interpreter (``tflm``), chained as on the board (``evaluation.int8.BoardChain``);
 * :func:`restrict_to` — scores on a test corpus that has fewer classes than the model.
 
 Shapes: N clips, T frames, C channels, K keyword windows of Tk frames, E embedding size.
@@ -83,7 +83,7 @@ def train_fold_models(recipe, labels, x, targets, kw_emb, fold, utterances=None,
     """
     from edgeser.models.acoustic import embedding_model
     from edgeser.models.training import logits_of
-    from edgeser.pipeline import model_configs
+    from edgeser.models.registry import model_configs
     from edgeser.train_options import train_acoustic, train_fusion
 
     start = time.perf_counter()
@@ -102,49 +102,40 @@ def train_fold_models(recipe, labels, x, targets, kw_emb, fold, utterances=None,
     return FoldModels(audio, embedding, fusion, emb, history, info)
 
 
-class FoldPredictor:
-    """Logits of a fold's acoustic-only and fusion models on any clips, float (keras) or int8 (tflm).
+def fold_predictor(models: FoldModels, kw_run, train_x: np.ndarray, train_windows: np.ndarray | None,
+                   train_kw_emb: np.ndarray, backend: str, seed: int = 0):
+    """A :class:`~edgeser.evaluation.predictor.Predictor` of a fold's acoustic-only and fusion models.
 
-    ``tflm`` converts the fold's models to full int8 (``quantize.convert.quantize_keras_model``,
-    calibrated on ``train_x`` [N, T, C] and ``train_windows`` [N, K, Tk, C], the fold's
-    training clips; feature inputs pinned to scale 1, zero point 0 as the board feeds them),
-    with the keyword embedding model of ``kw_run``, and runs them on TFLite-Micro.
+    ``keras``: the float models (the caller passes the mean keyword embeddings ``kw_emb``).
+    ``tflm`` / ``litert``: the fold's models converted to full int8
+    (``quantize.convert.quantize_keras_model``, calibrated on ``train_x`` [N, T, C] and
+    ``train_windows`` [N, K, Tk, C], the fold's training clips; feature inputs pinned to scale 1,
+    zero point 0 as the board feeds them), with the keyword embedding model of ``kw_run``,
+    chained as on the board. ``predictor.tflite`` holds the int8 flatbuffers by model name.
     """
+    from edgeser.evaluation.predictor import Predictor
 
-    def __init__(self, models: FoldModels, kw_run, train_x: np.ndarray, train_windows: np.ndarray,
-                 train_kw_emb: np.ndarray, backend: str, seed: int = 0):
-        self.models, self.backend = models, backend
-        if backend != "tflm":
-            return
-        from edgeser.evaluation.int8 import BoardChain, Int8Model
-        from edgeser.models.kws import build_kws_embedding_model
-        from edgeser.models.training import logits_of
-        from edgeser.pipeline import _representative, run_model
-        from edgeser.quantize.convert import quantize_keras_model
+    if backend == "keras":
+        return Predictor("keras", float_models={"acoustic": models.audio, "fusion": models.fusion})
+    from edgeser.models.kws import build_kws_embedding_model
+    from edgeser.models.registry import load
+    from edgeser.models.training import logits_of
+    from edgeser.quantize.convert import quantize_keras_model, representative_examples
 
-        pin = (-128.0, 127.0)  # feature inputs: scale 1, zero point 0, as the board feeds them
-        windows = train_windows.reshape(-1, *train_windows.shape[2:])
-        emb = logits_of(models.embedding, train_x.astype(np.float32))
-        self.tflite: dict[str, bytes] = {}  # the int8 flatbuffers, by device model name
-
-        def convert(name, model, arrays, p):
-            self.tflite[name] = quantize_keras_model(model, _representative(arrays, seed), pin_input_range=p)
-            return Int8Model(self.tflite[name])
-
-        keyword = convert("keyword", build_kws_embedding_model(run_model(kw_run, "keyword")), [windows], pin)
-        self.chain = BoardChain(keyword, convert("acoustic", models.embedding, [train_x], pin),
-                                convert("fusion", models.fusion, [emb, train_kw_emb], None))
-        self.audio_only = convert("audio_only", models.audio, [train_x], pin)
-
-    def __call__(self, x: np.ndarray, windows: np.ndarray, kw_emb: np.ndarray) -> dict[str, np.ndarray]:
-        """int8 x [N, T, C], windows [N, K, Tk, C], float kw_emb [N, Ek] (keras only) -> logits [N, classes] per model."""
-        if self.backend == "tflm":
-            return {"acoustic": self.audio_only.from_features(x), "fusion": self.chain.logits(x, windows)}
-        from edgeser.models.training import logits_of
-
-        xf = x.astype(np.float32)
-        return {"acoustic": logits_of(self.models.audio, xf),
-                "fusion": logits_of(self.models.fusion, [logits_of(self.models.embedding, xf), kw_emb])}
+    if train_windows is None:
+        raise ValueError("an int8 fold predictor needs the training clips' keyword windows (calibration)")
+    pin = (-128.0, 127.0)  # feature inputs: scale 1, zero point 0, as the board feeds them
+    windows = train_windows.reshape(-1, *train_windows.shape[2:])
+    emb = logits_of(models.embedding, train_x.astype(np.float32))
+    plan = {
+        "keyword": (build_kws_embedding_model(load(kw_run, "keyword")), [windows], pin),
+        "acoustic": (models.embedding, [train_x], pin),
+        "fusion": (models.fusion, [emb, train_kw_emb], None),
+        "audio_only": (models.audio, [train_x], pin),
+    }
+    tflite = {name: quantize_keras_model(model, representative_examples(arrays, seed), pin_input_range=p)
+              for name, (model, arrays, p) in plan.items()}
+    return Predictor(backend, int8=tflite)
 
 
 def restrict_to(logits: np.ndarray, model_labels: Sequence[str], test_labels: Sequence[str]) -> np.ndarray:

@@ -7,9 +7,12 @@ zero point (round half away from zero, clipped to int8) and each output dequanti
 
 :class:`BoardChain` runs the three device models the way the firmware does, in
 integers end to end (feature requantisation, keyword pooling, fusion-input
-requantisation with TFLite's fixed-point multiplier); ``edgeser.pipeline.int8_predictions``
+requantisation with TFLite's fixed-point multiplier); ``edgeser.evaluation.predictor.Predictor``
 uses it, and tests/test_firmware_parity.py checks it byte for byte against the
 firmware core (firmware/README.md, "Parity with Python").
+
+:func:`compare_float_int8` scores a float Keras model and its int8 ``.tflite`` on the same
+examples (batch 1, as on the board; metrics from ``edgeser.metrics``).
 """
 
 from __future__ import annotations
@@ -17,12 +20,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Sequence
 
 import numpy as np
 
 from edgeser.benchmarks.backends import open_runner
-from edgeser.quantize.compare import dequantize_output as dequantize
-from edgeser.quantize.compare import quantize_input as quantize
+from edgeser.metrics import score
+from edgeser.quantize.arith import dequantize_output as dequantize
+from edgeser.quantize.arith import quantize_input as quantize
 
 
 class Int8Model:
@@ -223,3 +228,64 @@ class BoardChain:
         scale, zero_point = self.fusion.outputs[0]
         q = np.stack([self.run(c, w)["logits"] for c, w in zip(x, windows)]) if len(x) else np.zeros((0, 0), np.int8)
         return dequantize(q, scale, zero_point)
+
+
+# -- float vs int8 ----------------------------------------------------------------
+@dataclass(frozen=True)
+class Comparison:
+    """Float vs int8 on the same ``n`` examples (metrics in [0, 1])."""
+
+    n: int
+    float_wa: float
+    float_ua: float
+    float_macro_f1: float
+    int8_wa: float
+    int8_ua: float
+    int8_macro_f1: float
+    argmax_agreement: float  # fraction of examples where both predict the same class
+    mean_abs_logit_error: float  # mean |float output - dequantised int8 output|, output units
+
+    def to_dict(self) -> dict[str, float]:
+        return dict(self.__dict__)
+
+
+def _inputs(x: np.ndarray | Sequence[np.ndarray]) -> list[np.ndarray]:
+    return [np.asarray(a, np.float32) for a in x] if isinstance(x, (list, tuple)) else [np.asarray(x, np.float32)]
+
+
+def run_int8(tflite: bytes, x: np.ndarray | Sequence[np.ndarray], backend: str = "litert") -> np.ndarray:
+    """Dequantised first output of the int8 model for each example (``[N, …]`` float; a list for multi-input)."""
+    return Int8Model(bytes(tflite), backend)(*_inputs(x))[0]
+
+
+def compare_float_int8(
+    keras_model: Any,
+    tflite: bytes,
+    x: np.ndarray | Sequence[np.ndarray],
+    y: np.ndarray,
+    num_classes: int | None = None,
+    backend: str = "litert",
+) -> Comparison:
+    """Score both models on ``x`` (``[N, …]`` float features, a list for multi-input
+    models) against labels ``y`` (``[N]`` int); the int8 model on ``backend``."""
+    from edgeser.models.training import logits_of
+
+    inputs = _inputs(x)
+    x = inputs[0]
+    y = np.asarray(y).astype(int)
+    float_out = logits_of(keras_model, inputs if len(inputs) > 1 else x).reshape(len(x), -1)
+    int8_out = run_int8(tflite, inputs, backend)
+    k = num_classes or float_out.shape[1]
+    fp, qp = float_out.argmax(axis=1), int8_out.argmax(axis=1)
+    fs, qs = score(y, fp, k), score(y, qp, k)
+    return Comparison(
+        n=len(x),
+        float_wa=fs.wa,
+        float_ua=fs.ua,
+        float_macro_f1=fs.macro_f1,
+        int8_wa=qs.wa,
+        int8_ua=qs.ua,
+        int8_macro_f1=qs.macro_f1,
+        argmax_agreement=float(np.mean(fp == qp)) if len(x) else float("nan"),
+        mean_abs_logit_error=float(np.mean(np.abs(float_out - int8_out))) if len(x) else float("nan"),
+    )

@@ -177,7 +177,7 @@ def load_sweep_clips(run, corpus: str, root: str | Path, limit: int | None = Non
     """Read ``corpus`` at ``root``; keep the clips whose label the run knows (as ``evaluate`` does), then ``limit``."""
     from edgeser.datasets import utterance_audio
     from edgeser.evaluation.evaluate import known_clips
-    from edgeser.frontend.audio import AudioError
+    from edgeser.corpora.audio import AudioError
 
     root = Path(root)
     kept, unknown, problems, emotions, readable = known_clips(run, corpus, root)
@@ -200,65 +200,6 @@ def load_sweep_clips(run, corpus: str, root: str | Path, limit: int | None = Non
     return SweepClips([audio[i] for i in pick], y[pick], [paths[i] for i in pick], unknown, problems)
 
 
-# -- audio -> model inputs -> logits ---------------------------------------------------------
-def model_inputs(audio: Sequence[np.ndarray], recipe) -> tuple[np.ndarray, np.ndarray]:
-    """int16 clips -> (int8 features [N, T, C], int8 keyword windows [N, K, Tk, C]) as the features stage makes them."""
-    from edgeser.datasets import fit_frames, keyword_windows, silence_code
-    from edgeser.frontend.features import compute_features
-    from edgeser.pipeline import plan_of
-
-    plan, config = plan_of(recipe), recipe.frontend
-    pad = silence_code(config)
-    rows = [fit_frames(compute_features(a, config), plan.clip_frames, pad) for a in audio]
-    x = np.stack(rows) if rows else np.zeros((0, plan.clip_frames, config.num_channels), np.int8)
-    return x, keyword_windows(x, plan)
-
-
-class RunPredictor:
-    """A run's acoustic-only and fusion models, loaded once: ``predictor(x, windows)`` -> logits per model.
-
-    keras: the float models from the run's weights (as ``evaluate.predictions``); tflm:
-    ``audio_only_int8`` and the board chain of ``keyword/acoustic/fusion_int8`` on TFLite-Micro
-    (as ``pipeline.int8_predictions``).
-    """
-
-    def __init__(self, run, backend: str = "keras"):
-        self.backend = backend
-        if backend == "tflm":
-            from edgeser.evaluation.int8 import BoardChain, Int8Model
-            from edgeser.pipeline import DEVICE_MODELS
-
-            self.chain = BoardChain(*(Int8Model.from_file(run.path / f"{n}_int8.tflite", backend) for n in DEVICE_MODELS))
-            self.audio_only = Int8Model.from_file(run.path / "audio_only_int8.tflite", backend)
-        elif backend == "keras":
-            from edgeser.models.acoustic import embedding_model
-            from edgeser.models.kws import build_kws_embedding_model
-            from edgeser.pipeline import run_model
-
-            self.acoustic = run_model(run, "acoustic")
-            self.embedding = embedding_model(self.acoustic)
-            self.keyword = build_kws_embedding_model(run_model(run, "keyword"))
-            self.fusion = run_model(run, "fusion")
-        else:
-            raise EvaluateError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
-
-    def __call__(self, x: np.ndarray, windows: np.ndarray) -> dict[str, np.ndarray]:
-        """int8 ``x`` [N, T, C] and ``windows`` [N, K, Tk, C] -> {"acoustic", "fusion"}: logits [N, classes]."""
-        if self.backend == "tflm":
-            x8, w8 = np.asarray(x, np.int8), np.asarray(windows, np.int8)
-            return {"acoustic": self.audio_only.from_features(x8), "fusion": self.chain.logits(x8, w8)}
-        from edgeser.models.training import logits_of
-
-        xf = x.astype(np.float32)
-        n, k = windows.shape[:2]
-        flat = windows.reshape(n * k, *windows.shape[2:]).astype(np.float32)
-        keyword = logits_of(self.keyword, flat).reshape(n, k, -1).mean(axis=1)
-        return {
-            "acoustic": logits_of(self.acoustic, xf),
-            "fusion": logits_of(self.fusion, [logits_of(self.embedding, xf), keyword]),
-        }
-
-
 # -- the sweep --------------------------------------------------------------------------------
 def _stats(values: list[float]) -> dict[str, float] | None:
     if not values:
@@ -271,17 +212,17 @@ def noise_sweep(run_dir: str | Path, corpus: str, data: str | Path, settings: No
     """Score the run under every condition; writes JSON, table and plot into ``RUN/noise/``; returns the JSON."""
     from tqdm.auto import tqdm
 
-    from edgeser.evaluation.evaluate import open_run
-    from edgeser.evaluation.metrics import score
-    from edgeser.pipeline import _labels
+    from edgeser.evaluation.evaluate import open_run, result_header
+    from edgeser.evaluation.predictor import Predictor, clip_inputs
+    from edgeser.metrics import score
 
     start = time.perf_counter()
     run = open_run(run_dir, settings.backend)
-    emotions = _labels(run)["emotions"]
+    emotions = run.labels()["emotions"]
     clips = load_sweep_clips(run, corpus, data, settings.limit, settings.seed)
     if "babble" in settings.kinds and len(clips.audio) < 2:
         raise EvaluateError(f"{data}: babble noise is built from other clips of the set; only {len(clips.audio)} clip(s)")
-    predictor = RunPredictor(run, settings.backend)
+    predictor = Predictor.from_run(run, settings.backend)
     rate = run.recipe.frontend.sample_rate
     rows = []
     bar = tqdm(conditions(settings), desc="noise conditions", unit="condition", disable=not progress)
@@ -300,7 +241,7 @@ def noise_sweep(run_dir: str | Path, corpus: str, data: str | Path, settings: No
             if snr is not None:
                 realised.append(snr)
             attenuated += gain < 1.0
-        x, windows = model_inputs(corrupted, run.recipe)
+        x, windows = clip_inputs(corrupted, run.recipe)
         logits = predictor(x, windows)
         rows.append({
             "condition": condition.name,
@@ -312,14 +253,7 @@ def noise_sweep(run_dir: str | Path, corpus: str, data: str | Path, settings: No
         })
     out = Path(STAGE)
     result = {
-        "run": str(run.path),
-        "recipe": run.recipe.name,
-        "recipe_sha256": run.recipe_sha256,
-        "corpus": corpus,
-        "data": str(Path(data)),
-        "backend": "keras float" if settings.backend == "keras" else "tflm int8",
-        "labels": emotions,
-        "clips": len(clips.y),
+        **result_header(run, corpus, data, settings.backend, emotions, clips),
         "class_counts": {e: int(c) for e, c in zip(emotions, np.bincount(clips.y, minlength=len(emotions)))},
         "paths": clips.paths,
         "settings": {"snrs": list(settings.snrs), "kinds": list(settings.kinds), "device_channel": settings.device_channel,

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from edgeser import atomic
-from edgeser.frontend.audio import AudioError, load_audio
+from edgeser.corpora.audio import AudioError, load_audio
 from edgeser.frontend.config import FrontendConfig
 from edgeser.frontend.features import to_int8
 from edgeser.frontend.microfrontend import compute_raw

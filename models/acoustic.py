@@ -25,13 +25,14 @@ RESHAPE, CONCATENATION).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import tensorflow as tf
 
-from edgeser.models.layers import ReduceMean, conv_bn, pool_frames, transformer_block
 from edgeser.settings import check
 
-layers = tf.keras.layers
+if TYPE_CHECKING:  # TensorFlow loads when a model is built, not when a recipe is read
+    import tensorflow as tf
+
 
 
 def _is_2_3_smooth(n: int) -> bool:
@@ -114,6 +115,11 @@ POOLINGS = ("mean", "flam", "meanmax")
 
 def conv2d_stem(x: tf.Tensor, cfg: AcousticConfig) -> tf.Tensor:
     """Time x mel convolutions: [B, T, 1, C] -> [B, T', 1, d] (see module docstring)."""
+    import tensorflow as tf
+
+    from edgeser.models.layers import conv_bn
+
+    layers = tf.keras.layers
     t, c = int(x.shape[1]), int(x.shape[-1])
     x = layers.Reshape((t, c, 1), name="to_image")(x)                                        # [B, T, C, 1]
     for i, filters in enumerate((cfg.stem_channels, 2 * cfg.stem_channels)):
@@ -128,6 +134,11 @@ def conv2d_stem(x: tf.Tensor, cfg: AcousticConfig) -> tf.Tensor:
 
 def build_acoustic_model(cfg: AcousticConfig = AcousticConfig(), name: str = "acoustic") -> tf.keras.Model:
     """Keras model: float32 [B, num_frames, num_channels] int8 codes -> float32 logits [B, num_classes]."""
+    import tensorflow as tf
+
+    from edgeser.models.layers import ReduceMean, conv_bn, pool_frames, transformer_block
+
+    layers = tf.keras.layers
     inp = layers.Input((cfg.num_frames, cfg.num_channels), name="features")
     x = layers.Rescaling(1.0 / 128.0, name="scale")(inp)
     x = layers.Reshape((cfg.num_frames, 1, cfg.num_channels), name="to_tokens")(x)           # [B, T, 1, C]
@@ -148,4 +159,6 @@ def build_acoustic_model(cfg: AcousticConfig = AcousticConfig(), name: str = "ac
 
 def embedding_model(model: tf.keras.Model) -> tf.keras.Model:
     """The same weights, cut at the layer named "embedding": input -> [B, embedding_dim]."""
+    import tensorflow as tf
+
     return tf.keras.Model(model.inputs, model.get_layer("embedding").output, name=f"{model.name}_embedding")

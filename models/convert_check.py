@@ -31,7 +31,6 @@ from typing import Iterable, Sequence
 
 import numpy as np
 import tensorflow as tf
-from tensorflow.lite.python import schema_py_generated as schema
 
 EDGETPU_OPS: frozenset[str] = frozenset(
     "ADD SUB MUL CONV_2D DEPTHWISE_CONV_2D FULLY_CONNECTED MEAN SOFTMAX CONCATENATION "
@@ -39,8 +38,6 @@ EDGETPU_OPS: frozenset[str] = frozenset(
 )
 FORBIDDEN_OPS: frozenset[str] = frozenset({"TRANSPOSE", "BATCH_MATMUL", "GELU", "DEQUANTIZE"})
 
-_OP_NAMES = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
-_TYPE_NAMES = {v: k.lower() for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
 _ITEMSIZE = {"int8": 1, "uint8": 1, "int16": 2, "int32": 4, "int64": 8, "float32": 4, "float16": 2, "bool": 1}
 
 
@@ -159,30 +156,26 @@ def convert_int8(
 
 
 def inspect_tflite(buf: bytes) -> TfliteReport:
-    """Parse the flatbuffer (main subgraph) into ops, tensors and constants."""
-    m = schema.ModelT.InitFromPackedBuf(bytearray(buf), 0)
+    """Parse the flatbuffer (main subgraph) into ops, tensors and constants
+    (:mod:`edgeser.tflite_file`, the one reader)."""
+    from edgeser import tflite_file
+
+    m = tflite_file.parse(buf)
     if len(m.subgraphs) != 1:
         raise ValueError(f"expected one subgraph, found {len(m.subgraphs)}")
     g = m.subgraphs[0]
-    codes = [max(c.builtinCode, c.deprecatedBuiltinCode) for c in m.operatorCodes]
     tensors, const = [], {}
-    for i, t in enumerate(g.tensors):
-        data = m.buffers[t.buffer].data if t.buffer < len(m.buffers) else None
-        is_const = data is not None and len(data) > 0
-        dtype = _TYPE_NAMES.get(t.type, str(t.type))
-        q = t.quantization
-        scale = tuple(float(s) for s in q.scale) if q is not None and q.scale is not None else ()
-        zp = tuple(int(z) for z in q.zeroPoint) if q is not None and q.zeroPoint is not None else ()
-        shape = tuple(int(s) for s in t.shape) if t.shape is not None else ()
-        name = t.name.decode() if isinstance(t.name, bytes) else str(t.name)
-        tensors.append(TensorInfo(i, name, shape, dtype, is_const, scale, zp))
-        if is_const and dtype in _ITEMSIZE:
-            const[i] = np.frombuffer(bytes(np.asarray(data, np.uint8)), dtype=np.dtype(dtype)).reshape(shape)
+    for i in range(len(g.tensors)):
+        t = tflite_file.tensor_info(m, i)
+        dtype = t.dtype.lower()
+        tensors.append(TensorInfo(i, t.name, t.shape, dtype, t.constant, t.scales, t.zero_points))
+        if t.constant and dtype in _ITEMSIZE:
+            const[i] = tflite_file.const_values(m, i)
     ops = []
     for o in g.operators:
         opts = o.builtinOptions
         act = int(getattr(opts, "fusedActivationFunction", 0) or 0) if opts is not None else 0
-        ops.append(OpInfo(_OP_NAMES[codes[o.opcodeIndex]], list(o.inputs), list(o.outputs), act))
+        ops.append(OpInfo(tflite_file.op_name(m, o.opcodeIndex)[0], list(o.inputs), list(o.outputs), act))
     return TfliteReport(ops, tensors, list(g.inputs), list(g.outputs), const)
 
 

@@ -14,13 +14,12 @@ K classes gets K times its weight.
 
 On the board each head is its own int8 model run one after the other (the heads share
 no weights); the weighting is a few dozen float operations on the dequantised logits.
-:func:`ensemble_cost` measures what H heads cost against one: flash of the int8
-models, their TFLite-Micro arenas, and TFLite-Micro latency.
+``edgeser.benchmarks.measure.ensemble_cost`` measures what H heads cost against one:
+flash of the int8 models, their TFLite-Micro arenas, and TFLite-Micro latency.
 """
 
 from __future__ import annotations
 
-import time
 from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
@@ -116,84 +115,3 @@ def predict_logits(heads: Iterable[Any], x: Any) -> list[np.ndarray]:
     from edgeser.models.training import logits_of
 
     return [logits_of(h, x) for h in heads]
-
-
-# --- cost on the microcontroller ------------------------------------------------------------------------
-def ensemble_cost(
-    heads: Sequence[Any],
-    representative: Sequence[np.ndarray | Sequence[np.ndarray]],
-    runs: int = 50,
-    warmup: int = 5,
-    arena: bool = True,
-) -> dict[str, Any]:
-    """Convert every head to full int8 and measure the ensemble against its first head alone.
-
-    ``representative``: calibration examples as for
-    :func:`edgeser.quantize.convert.quantize_keras_model` (training-split inputs; a
-    tuple per example for the two-input fusion head).
-
-    Latency: TFLite-Micro interpreter on the host (the kernels the Cortex-M7 runs, not
-    board milliseconds). ``runs`` timed rounds after ``warmup``; each round times one
-    invoke of head 0 ("single") and then, separately, one invoke of every head in turn
-    ("ensemble"), interleaved so machine-load drift hits both alike; medians reported.
-    Inputs: deterministic random int8 (these kernels' time does not depend on values).
-
-    Returns a JSON-ready dict: ``heads``, ``flash_bytes`` (per head), ``flash_total``,
-    ``flash_ratio`` (total / head 0), ``arena_bytes`` (per head; measured minimal TFLM
-    arena, when ``arena``), ``arena_shared`` (the max: heads run one after another can
-    share one arena), ``single_ms`` / ``ensemble_ms`` (median), ``latency_ratio``,
-    ``runs``, ``backend``.
-    """
-    from edgeser.benchmarks.backends import open_runner
-    from edgeser.benchmarks.latency import LatencyStats, make_inputs
-    from edgeser.quantize.convert import quantize_keras_model
-
-    heads = list(heads)
-    if not heads:
-        raise ValueError("ensemble_cost: no heads")
-    if runs < 1:
-        raise ValueError(f"ensemble_cost: runs must be at least 1, got {runs}")
-    samples = list(representative)
-    models = [quantize_keras_model(h, samples) for h in heads]
-    runners = []
-    for k, data in enumerate(models):
-        runner = open_runner("tflm", data, source=f"head {k}")
-        inputs, _ = make_inputs(runner.input_specs())
-        runner.set_inputs(inputs)
-        runners.append(runner)
-    for _ in range(max(0, warmup)):
-        for r in runners:
-            r.invoke()
-    single = np.empty(runs)
-    together = np.empty(runs)
-    clock = time.perf_counter_ns
-    for i in range(runs):
-        t0 = clock()
-        runners[0].invoke()
-        t1 = clock()
-        for r in runners:
-            r.invoke()
-        t2 = clock()
-        single[i], together[i] = (t1 - t0) / 1e6, (t2 - t1) / 1e6
-    s, e = LatencyStats.from_samples(single), LatencyStats.from_samples(together)
-    flash = [len(m) for m in models]
-    out: dict[str, Any] = {
-        "heads": len(heads),
-        "backend": "tflm",
-        "runs": runs,
-        "flash_bytes": flash,
-        "flash_total": int(sum(flash)),
-        "flash_ratio": sum(flash) / flash[0],
-        "single_ms": s.median_ms,
-        "ensemble_ms": e.median_ms,
-        "latency_ratio": e.median_ms / s.median_ms if s.median_ms else None,
-        "single_stats": s.to_dict(),
-        "ensemble_stats": e.to_dict(),
-    }
-    if arena:
-        from edgeser.quantize.memory import measure_arena
-
-        arenas = [measure_arena(m) for m in models]
-        out["arena_bytes"] = arenas
-        out["arena_shared"] = int(max(arenas))
-    return out

@@ -10,13 +10,15 @@ over an utterance's windows (`pool_keyword_embeddings`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import tensorflow as tf
 
-from edgeser.settings import check
+from edgeser.settings import added, check
 
-layers = tf.keras.layers
+if TYPE_CHECKING:  # TensorFlow loads when a model is built, not when a recipe is read
+    import tensorflow as tf
+
 
 
 @dataclass(frozen=True)
@@ -28,15 +30,23 @@ class FusionConfig:
     hidden_dim: int = 64
     num_classes: int = 4
     dropout: float = 0.2
+    # "standard": train on inputs standardised with the training set's mean and std per
+    # dimension, then fold that affine map into the hidden layer (same ops, same size)
+    input_norm: str = added("none")
 
     def __post_init__(self) -> None:
         for f in ("acoustic_dim", "keyword_dim", "hidden_dim", "num_classes"):
             check(1 <= getattr(self, f) <= 4096, f, f"must be in 1..4096, got {getattr(self, f)}")
         check(0.0 <= self.dropout < 1.0, "dropout", f"must be in [0, 1), got {self.dropout}")
+        check(self.input_norm in ("none", "standard"), "input_norm",
+              f"must be 'none' or 'standard', got {self.input_norm!r}")
 
 
 def build_fusion_model(cfg: FusionConfig = FusionConfig(), name: str = "fusion") -> tf.keras.Model:
     """Keras model with inputs ("acoustic" [B, Ea], "keywords" [B, Ek]) -> logits [B, num_classes]."""
+    import tensorflow as tf
+
+    layers = tf.keras.layers
     a = layers.Input((cfg.acoustic_dim,), name="acoustic")
     k = layers.Input((cfg.keyword_dim,), name="keywords")
     x = layers.Concatenate(name="concat")([a, k])
@@ -44,6 +54,34 @@ def build_fusion_model(cfg: FusionConfig = FusionConfig(), name: str = "fusion")
     x = layers.Dense(cfg.hidden_dim, activation="relu", name="hidden")(x)
     x = layers.Dropout(cfg.dropout, name="hidden_drop")(x)
     return tf.keras.Model([a, k], layers.Dense(cfg.num_classes, name="logits")(x), name=name)
+
+
+def keyword_only_head(embedding_dim: int, cfg: FusionConfig, name: str = "keyword_only") -> tf.keras.Model:
+    """The unimodal keyword reference: the fusion head's MLP on the keyword embedding alone,
+    [B, Ek] -> logits [B, num_classes]."""
+    import tensorflow as tf
+
+    layers = tf.keras.layers
+    k = layers.Input((embedding_dim,), name="keywords")
+    x = layers.Dropout(cfg.dropout)(k)
+    x = layers.Dense(cfg.hidden_dim, activation="relu")(x)
+    return tf.keras.Model(k, layers.Dense(cfg.num_classes)(layers.Dropout(cfg.dropout)(x)), name=name)
+
+
+def fold_input_standardisation(model: tf.keras.Model, cfg: FusionConfig, mean: np.ndarray,
+                                std: np.ndarray) -> tf.keras.Model:
+    """A fusion head trained on standardised inputs ``z = (x - mean) / std`` ([Ea + Ek] each,
+    in concatenation order) as a head of the same graph on raw inputs ``x``: the hidden layer
+    becomes ``W' = W / std`` (per input row), ``b' = b - (mean / std) @ W``."""
+    out = build_fusion_model(cfg, name=model.name)
+    out.set_weights(model.get_weights())
+    hidden = out.get_layer("hidden")
+    kernel, bias = hidden.get_weights()
+    scale = 1.0 / np.asarray(std, np.float64)
+    folded = kernel.astype(np.float64) * scale[:, None]
+    hidden.set_weights([folded.astype(np.float32),
+                        (bias - (np.asarray(mean, np.float64) * scale) @ kernel.astype(np.float64)).astype(np.float32)])
+    return out
 
 
 def pool_keyword_embeddings(window_embeddings: np.ndarray) -> np.ndarray:

@@ -14,13 +14,14 @@ The logits are keywords + "unknown" + "silence" (the last two classes).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import tensorflow as tf
 
-from edgeser.models.layers import ReduceMean, conv_bn, dw_bn
 from edgeser.settings import check
 
-layers = tf.keras.layers
+if TYPE_CHECKING:  # TensorFlow loads when a model is built, not when a recipe is read
+    import tensorflow as tf
+
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,11 @@ class KwsConfig:
 
 def squeeze_excite(x: tf.Tensor, ratio: int, name: str) -> tf.Tensor:
     """SE on [B, T, 1, ch] -> [B, T, 1, ch]: channel gates from the time-averaged features."""
+    import tensorflow as tf
+
+    from edgeser.models.layers import ReduceMean
+
+    layers = tf.keras.layers
     ch = int(x.shape[-1])
     g = ReduceMean(1, name=f"{name}_squeeze")(x)                                  # [B, 1, 1, ch]
     g = layers.Conv2D(max(ch // ratio, 1), 1, activation="relu", name=f"{name}_reduce")(g)
@@ -68,6 +74,11 @@ def squeeze_excite(x: tf.Tensor, ratio: int, name: str) -> tf.Tensor:
 
 def ds_res_se_block(x: tf.Tensor, filters: int, stride: int, se_ratio: int, name: str) -> tf.Tensor:
     """Depthwise-separable residual block with SE: [B, T, 1, c] -> [B, T/stride, 1, filters]."""
+    import tensorflow as tf
+
+    from edgeser.models.layers import conv_bn, dw_bn
+
+    layers = tf.keras.layers
     h = dw_bn(x, 3, stride, activation="relu", name=f"{name}_dw")
     h = conv_bn(h, filters, name=f"{name}_pw")
     h = squeeze_excite(h, se_ratio, name=f"{name}_se")
@@ -78,6 +89,11 @@ def ds_res_se_block(x: tf.Tensor, filters: int, stride: int, se_ratio: int, name
 
 def build_kws_model(cfg: KwsConfig = KwsConfig(), name: str = "kws") -> tf.keras.Model:
     """Keras model: float32 [B, num_frames, num_channels] int8 codes -> logits [B, num_keywords + 2]."""
+    import tensorflow as tf
+
+    from edgeser.models.layers import ReduceMean, conv_bn
+
+    layers = tf.keras.layers
     inp = layers.Input((cfg.num_frames, cfg.num_channels), name="features")
     x = layers.Rescaling(1.0 / 128.0, name="scale")(inp)
     x = layers.Reshape((cfg.num_frames, 1, cfg.num_channels), name="to_tokens")(x)
@@ -92,4 +108,6 @@ def build_kws_model(cfg: KwsConfig = KwsConfig(), name: str = "kws") -> tf.keras
 
 def build_kws_embedding_model(model: tf.keras.Model) -> tf.keras.Model:
     """The same weights, cut at the layer named "embedding": window -> [B, embedding_dim]."""
+    import tensorflow as tf
+
     return tf.keras.Model(model.inputs, model.get_layer("embedding").output, name=f"{model.name}_embedding")

@@ -122,7 +122,7 @@ def teacher_logits(source: str | Path, x: np.ndarray, num_classes: int | None = 
     source = Path(source)
     x = _check_features(x)
     if source.is_dir():
-        from edgeser.pipeline import run_model
+        from edgeser.models.registry import load
         from edgeser.rundir import RunDir, RunDirError
 
         try:
@@ -132,7 +132,7 @@ def teacher_logits(source: str | Path, x: np.ndarray, num_classes: int | None = 
         if not (source / "acoustic.weights.npz").is_file():
             raise TeacherError(f"{source}: the run has no trained acoustic model (acoustic.weights.npz); "
                                "run its train_acoustic stage first")
-        logits = _keras_logits(run_model(run, "acoustic"), source, x, batch_size)
+        logits = _keras_logits(load(run, "acoustic"), source, x, batch_size)
     elif not source.is_file():
         raise TeacherError(f"{source}: no such teacher file or run folder")
     elif source.suffix.lower() in KERAS_SUFFIXES:

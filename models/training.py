@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 import edgeser  # noqa: F401  (tf-keras before TensorFlow)
-from edgeser.evaluation.metrics import confusion_matrix, unweighted_average_recall
+from edgeser.metrics import confusion_matrix, unweighted_average_recall
 from edgeser.settings import check
 
 LOSS_WEIGHTS = ("ce", "kl", "focal", "cosine", "center", "supcon", "distill")

@@ -49,7 +49,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 import edgeser  # noqa: F401  (tf-keras before TensorFlow)
-from edgeser.evaluation.dimensional import DIMENSIONS, ccc_scores
+from edgeser.dimensional import DIMENSIONS, ccc_scores
 from edgeser.settings import check
 
 NUM_OCTANTS = 8

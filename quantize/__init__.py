@@ -8,5 +8,5 @@ Modules (each one job; import what you need, nothing heavy is imported here):
 - ``compiler``       driver and log parser for Coral's edgetpu_compiler (co-compilation)
 - ``memory``         flash + measured TFLite-Micro arena + frontend working memory vs the budget
 - ``c_export``       the .tflite as an aligned C array with CRC-32, and an I/O quantisation header
-- ``cli``            ``edgeser check`` / ``edgeser memory`` / ``edgeser compile-edgetpu``
+- ``cli``            ``edgeser check`` / ``edgeser memory`` / ``edgeser compile``
 """

@@ -46,21 +46,13 @@ def _check_name(name: str) -> str:
 
 def io_quantization(tflite: bytes) -> tuple[list[TensorQuant], list[TensorQuant]]:
     """Inputs and outputs of the main subgraph with their (first) scale and zero point."""
-    from ai_edge_litert import schema_py_generated as schema
+    from edgeser.tflite_file import read
 
-    types = {v: k for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
-    model = schema.ModelT.InitFromPackedBuf(bytes(tflite), 0)
-    sg = model.subgraphs[0]
+    def describe(t) -> TensorQuant:
+        return TensorQuant(t.name, t.dtype.lower(), t.scale, t.zero_point, t.shape)
 
-    def describe(index: int) -> TensorQuant:
-        t = sg.tensors[int(index)]
-        q = t.quantization
-        scale = float(q.scale[0]) if q is not None and q.scale is not None and len(q.scale) else 0.0
-        zp = int(q.zeroPoint[0]) if q is not None and q.zeroPoint is not None and len(q.zeroPoint) else 0
-        name = t.name.decode() if isinstance(t.name, bytes) else str(t.name)
-        return TensorQuant(name, types.get(t.type, str(t.type)).lower(), scale, zp, tuple(int(d) for d in t.shape))
-
-    return [describe(i) for i in sg.inputs], [describe(i) for i in sg.outputs]
+    model = read(tflite)
+    return [describe(t) for t in model.inputs], [describe(t) for t in model.outputs]
 
 
 def c_array_source(data: bytes, name: str, header_name: str, per_line: int = 12) -> str:

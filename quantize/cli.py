@@ -2,7 +2,7 @@
 
 ``edgeser check MODEL.tflite…``   static Edge TPU compatibility prediction
 ``edgeser memory MODEL.tflite…``  flash + TFLite-Micro arena per model and in total
-``edgeser compile-edgetpu MODEL.tflite…``  run Coral's compiler when it is installed
+``edgeser compile MODEL.tflite… | --run RUN`` run Coral's compiler when it is installed
 """
 
 from __future__ import annotations
@@ -139,18 +139,25 @@ def _memory_link_map(console: Console, link_map: Path, run_dir: Optional[Path], 
 
 
 def compile_edgetpu(
-    models: List[Path] = typer.Argument(..., help="int8 .tflite files, co-compiled in one call."),
+    models: Optional[List[Path]] = typer.Argument(None, help="int8 .tflite files, co-compiled in one call."),
+    run_dir: Optional[Path] = typer.Option(None, "--run", help="A run folder: co-compile its keyword and acoustic "
+                                           "int8 models into RUN/edgetpu and record the log in RUN/compile.json."),
     out_dir: Path = typer.Option(Path("edgetpu"), "--out-dir", "-o", help="Folder for the *_edgetpu.tflite files."),
     json_out: bool = typer.Option(False, "--json", help="Print the parsed compiler log as JSON."),
 ) -> None:
-    """Co-compile models with Coral's edgetpu_compiler (shared parameter cache); exit 1 on failure or CPU fallback."""
-    from edgeser.quantize.compiler import compile_models, find_compiler, missing_compiler_message
+    """Co-compile models with Coral's edgetpu_compiler (shared parameter cache); exit 1 on failure or CPU
+    fallback, 2 when the compiler is not installed."""
+    from edgeser.quantize.compiler import compile_models, compile_run, find_compiler, missing_compiler_message
+    from edgeser.rundir import RunDir
 
     console = Console()
-    if find_compiler() is None:
-        console.print(missing_compiler_message())
+    if bool(models) == (run_dir is not None):
+        Console(stderr=True).print("[red]error:[/red] give MODEL.tflite files or --run RUN (one of the two)")
         raise typer.Exit(2)
-    result = compile_models(models, out_dir)
+    if find_compiler() is None:
+        Console(stderr=True).print(missing_compiler_message(), soft_wrap=True)
+        raise typer.Exit(2)
+    result = compile_run(RunDir.open(run_dir)) if run_dir is not None else compile_models(models, out_dir)
     if json_out:
         print(json.dumps(result.log.to_dict(), indent=2))
     else:

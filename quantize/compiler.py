@@ -245,3 +245,17 @@ def compile_models(
         log.success = False
     outputs = [out / f"{Path(m).stem}_edgetpu.tflite" for m in models]
     return CompileResult(cmd, proc.returncode, text, log, [p for p in outputs if p.exists()])
+
+
+RUN_COMPILED = ("keyword", "acoustic")  # coralmicro caches at most two models' parameters; fusion stays on the M7
+
+
+def compile_run(run, compiler: str | None = None):
+    """Co-compile a run's keyword and acoustic int8 models into ``RUN/edgetpu/``; the parsed
+    log goes to ``RUN/compile.json`` (recorded in the manifest, shown by the report)."""
+    import dataclasses
+
+    models = [run.path / f"{name}_int8.tflite" for name in RUN_COMPILED]
+    result = compile_models(models, run.path / "edgetpu", compiler=compiler)
+    run.write_json("compile.json", dataclasses.asdict(result), "compile", sources=tuple(m.name for m in models))
+    return result

@@ -29,6 +29,8 @@ import numpy as np
 
 from ai_edge_litert import schema_py_generated as schema
 
+from edgeser import tflite_file
+
 FRONTEND_KEY = "edgeser.frontend_config"
 LABELS_KEY = "edgeser.labels"
 
@@ -38,6 +40,19 @@ def _tf():
     import tensorflow as tf
 
     return tf
+
+
+REPRESENTATIVE_EXAMPLES = 200  # training examples used to calibrate int8 ranges
+
+
+def representative_examples(arrays: Sequence[np.ndarray], seed: int,
+                            count: int = REPRESENTATIVE_EXAMPLES) -> list[list[np.ndarray]]:
+    """Up to ``count`` examples drawn (seeded, in order) from ``arrays`` (one per model input,
+    aligned on axis 0), each a list of [1, ...] float32 inputs: the calibration set."""
+    rng = np.random.default_rng(seed)
+    total = len(arrays[0])
+    pick = np.sort(rng.choice(total, size=min(total, count), replace=False))
+    return [[a[i : i + 1].astype(np.float32) for a in arrays] for i in pick]
 
 
 def quantize_keras_model(
@@ -83,23 +98,15 @@ def edgeser_metadata(frontend_json: str, labels: Sequence[str], **extra: str) ->
     return out
 
 
-def _serialise(model_t: Any) -> bytes:
-    import flatbuffers
-
-    builder = flatbuffers.Builder(1024)
-    builder.Finish(model_t.Pack(builder), file_identifier=b"TFL3")
-    return bytes(builder.Output())
-
-
 def add_metadata(tflite: bytes, entries: Mapping[str, str | bytes]) -> bytes:
     """Return ``tflite`` with ``entries`` stored as Model.metadata (replacing same-named ones)."""
-    model = schema.ModelT.InitFromPackedBuf(bytes(tflite), 0)
+    model = tflite_file.parse(tflite)
     if model.metadata is None:
         model.metadata = []
     if model.buffers is None:
         model.buffers = []
     names = set(entries)
-    model.metadata = [m for m in model.metadata if _name(m.name) not in names]
+    model.metadata = [m for m in model.metadata if tflite_file.text(m.name) not in names]
     for name, value in entries.items():
         data = value.encode("utf-8") if isinstance(value, str) else bytes(value)
         buf = schema.BufferT()
@@ -109,22 +116,12 @@ def add_metadata(tflite: bytes, entries: Mapping[str, str | bytes]) -> bytes:
         meta.name = name
         meta.buffer = len(model.buffers) - 1
         model.metadata.append(meta)
-    return _serialise(model)
-
-
-def _name(value: Any) -> str:
-    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+    return tflite_file.serialise(model)
 
 
 def read_metadata_bytes(tflite: bytes) -> dict[str, bytes]:
     """All Model.metadata entries as raw bytes (including the converter's own)."""
-    model = schema.Model.GetRootAs(bytes(tflite), 0)
-    out: dict[str, bytes] = {}
-    for i in range(model.MetadataLength()):
-        meta = model.Metadata(i)
-        buf = model.Buffers(meta.Buffer())
-        out[_name(meta.Name())] = bytes(buf.DataAsNumpy()) if buf is not None and buf.DataLength() else b""
-    return out
+    return tflite_file.metadata_bytes(tflite)
 
 
 def read_metadata(tflite: bytes) -> dict[str, str]:

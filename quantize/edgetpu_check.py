@@ -59,6 +59,8 @@ import numpy as np
 
 from ai_edge_litert import schema_py_generated as schema
 
+from edgeser import tflite_file
+
 COMPILER_VERSION = "16.0"
 
 # Ops in Coral's supported-operations table (TFLite builtin names). TRANSPOSE is left
@@ -158,13 +160,10 @@ SOFTMAX_MAX_ELEMENTS = 16000  # Coral op table: 1-D input, at most 16,000 elemen
 _QUANT_TYPES = {"INT8", "UINT8"}
 _PARAM_TYPES = {"INT32", "INT64"}  # biases, shapes, axes: constants only
 
-_OP_NAMES = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
-_TYPE_NAMES = {v: k for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
 _ACT_NAMES = {v: k for k, v in vars(schema.ActivationFunctionType).items() if not k.startswith("_")}
 
 
-class NotATFLiteModel(ValueError):
-    """The bytes are not a TFLite flatbuffer."""
+NotATFLiteModel = tflite_file.TFLiteFileError  # the one reader's error (kept under the check's old name)
 
 
 @dataclass(frozen=True)
@@ -248,59 +247,26 @@ class CheckReport:
 def load_model(path_or_bytes: str | Path | bytes | bytearray) -> tuple[Any, str]:
     """Parse a .tflite into the schema's object API (``ModelT``); returns (model, source name).
 
-    Raises :class:`NotATFLiteModel` with one sentence naming the file when it is not one.
+    Raises :class:`NotATFLiteModel` with one sentence naming the file when it is not one
+    (the reader is :mod:`edgeser.tflite_file`).
     """
-    if isinstance(path_or_bytes, (bytes, bytearray, memoryview)):
-        data, source = bytes(path_or_bytes), "<bytes>"
-    else:
-        path = Path(path_or_bytes)
-        source = str(path)
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise NotATFLiteModel(f"{path}: cannot be read ({exc.strerror or exc}).") from exc
-    if len(data) < 8 or data[4:8] != b"TFL3":
-        raise NotATFLiteModel(f"{source} is not a TensorFlow Lite model (no 'TFL3' flatbuffer identifier).")
-    try:
-        model = schema.ModelT.InitFromPackedBuf(data, 0)
-    except Exception as exc:  # corrupt flatbuffer
-        raise NotATFLiteModel(f"{source} is not a readable TensorFlow Lite model (truncated or corrupt: {exc}).") from exc
-    return model, source
+    data, source = tflite_file.read_bytes(path_or_bytes)
+    return tflite_file.parse(data, source), source
 
 
-def op_name(model: Any, opcode_index: int) -> tuple[str, int]:
-    """Builtin name (or ``CUSTOM:<code>``) and version of an operator code."""
-    code = model.operatorCodes[opcode_index]
-    builtin = max(int(code.builtinCode or 0), int(code.deprecatedBuiltinCode or 0))
-    name = _OP_NAMES.get(builtin, f"BUILTIN_{builtin}")
-    if name == "CUSTOM":
-        custom = code.customCode.decode() if isinstance(code.customCode, bytes) else str(code.customCode)
-        name = f"CUSTOM:{custom}"
-    return name, int(code.version or 1)
+op_name = tflite_file.op_name
 
 
 def _tensor_info(model: Any, subgraph: Any, index: int) -> TensorInfo:
-    t = subgraph.tensors[index]
-    shape = tuple(int(d) for d in (t.shape if t.shape is not None else ()))
-    sig = tuple(int(d) for d in t.shapeSignature) if t.shapeSignature is not None else shape
-    buf = model.buffers[t.buffer] if 0 < t.buffer < len(model.buffers) else None
-    constant = buf is not None and buf.data is not None and len(buf.data) > 0
-    name = t.name.decode() if isinstance(t.name, bytes) else str(t.name)
-    return TensorInfo(int(index), name, _TYPE_NAMES.get(t.type, str(t.type)), shape, sig, constant)
+    t = tflite_file.tensor_info(model, index)
+    return TensorInfo(t.index, t.name, t.dtype, t.shape, t.signature, t.constant)
 
 
 def _const_values(model: Any, subgraph: Any, index: int) -> np.ndarray | None:
-    t = subgraph.tensors[index]
-    buf = model.buffers[t.buffer] if 0 < t.buffer < len(model.buffers) else None
-    if buf is None or buf.data is None or len(buf.data) == 0:
-        return None
-    dtype = {schema.TensorType.INT32: np.int32, schema.TensorType.INT64: np.int64}.get(t.type)
-    if dtype is None:
-        return None
-    return np.frombuffer(bytes(bytearray(buf.data)), dtype=dtype)
+    values = tflite_file.const_values(model, index)
+    return None if values is None or values.dtype not in (np.int32, np.int64) else values.ravel()
 
 
-# --- rules ----------------------------------------------------------------------
 def _tensor_problem(t: TensorInfo, is_model_input: bool) -> str:
     """A reason string when a tensor breaks a model-wide rule, else ''.
 

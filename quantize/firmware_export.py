@@ -109,7 +109,7 @@ def render_model_io_h(run, decision_hop: int | None = None, sources: Mapping[str
     it must be a multiple of the keyword hop. ``sources`` maps keyword/acoustic/fusion to
     .tflite paths; default ``RUN/<name>_int8.tflite``.
     """
-    from edgeser.pipeline import plan_of
+    from edgeser.models.registry import plan_of
     from edgeser.quantize.c_export import io_quantization
 
     plan = plan_of(run.recipe)

@@ -288,3 +288,27 @@ def qat_embedding_model(qat_model, layer: str = "embedding"):
 
     return tf.keras.Model(qat_model.inputs, qat_layer(qat_model, layer).output, name=f"{qat_model.name}_embedding")
 
+
+def qat_device_models(run, data):
+    """A run's device models fine-tuned with fake quantisation (recipe ``quantize.qat``):
+    (keyword embedding, acoustic embedding, fusion, acoustic classifier, acoustic embeddings
+    [N, Ea], keyword embeddings [N, Ek] of every clip of ``data``, the run's features.npz) —
+    the fusion head fine-tunes on the embeddings of the QAT (≈ int8) branches."""
+    from edgeser.models.registry import load, mean_keyword_embedding
+
+    labels = run.labels()
+    q, t, seed = run.recipe.quantize, run.recipe.training, run.recipe.seed
+    settings = lambda base: qat_train_settings(base, q.qat_epochs, q.qat_learning_rate)  # noqa: E731
+    kw = lambda p: (data["kw_x"][data[f"kw_split_{p}"]].astype(np.float32), data["kw_y"][data[f"kw_split_{p}"]])  # noqa: E731
+    part = lambda p: (data["x"][data[f"split_{p}"]].astype(np.float32), data["y"][data[f"split_{p}"]])  # noqa: E731
+    classes = len(labels["emotions"])
+    keyword = qat_finetune(load(run, "keyword"), kw("train"), kw("val"), len(labels["keywords"]), settings(t.keyword), seed, "qat keyword", progress=True)
+    audio = qat_finetune(load(run, "acoustic"), part("train"), part("val"), classes, settings(t.acoustic), seed, "qat acoustic", progress=True)
+    acoustic_emb = qat_embedding_model(audio).predict(data["x"].astype(np.float32), verbose=0)
+    keyword_emb = mean_keyword_embedding(qat_embedding_model(keyword), data["kw_windows"])
+    tr, va, y = data["split_train"], data["split_val"], data["y"]
+    fusion = qat_finetune(
+        load(run, "fusion"), ([acoustic_emb[tr], keyword_emb[tr]], y[tr]), ([acoustic_emb[va], keyword_emb[va]], y[va]),
+        classes, settings(t.fusion), seed, "qat fusion", progress=True,
+    )
+    return qat_embedding_model(keyword), qat_embedding_model(audio), fusion, audio, acoustic_emb, keyword_emb

@@ -36,11 +36,21 @@ def emodb_root() -> Path:
     return EMODB
 
 
+def _snapshot(folder: Path) -> dict[str, str]:
+    """sha256 of every file below ``folder``, by relative path."""
+    import hashlib
+
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
 @pytest.fixture(scope="session")
-def tiny_run(tmp_path_factory) -> Path:
+def tiny_run(tmp_path_factory):
     """A run folder of ``make demo`` on tests/data/tiny.yaml: every stage finished (about 1 min).
 
-    Shared by the whole session: treat it as read-only, or ``shutil.copytree`` it first.
+    Shared by the whole session and read-only: a test that writes into a run takes
+    ``private_run`` instead. At the end of the session every file is checked against its
+    hash when the fixture was made; a change fails the session (an error at teardown).
     """
     from typer.testing import CliRunner
 
@@ -51,4 +61,18 @@ def tiny_run(tmp_path_factory) -> Path:
     assert result.exit_code == 0, result.output
     assert "fusion" in result.output and "ops mapped" in result.output
     assert (out / "report.html").is_file() and "report.html" in result.output
+    before = _snapshot(out)
+    yield out
+    after = _snapshot(out)
+    changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+    assert not changed, f"a test changed the shared tiny run (use private_run): {changed[:10]}"
+
+
+@pytest.fixture(scope="module")
+def private_run(tiny_run, tmp_path_factory) -> Path:
+    """A copy of the shared tiny run that the tests of one module may write into."""
+    import shutil
+
+    out = tmp_path_factory.mktemp("private_run") / "tiny"
+    shutil.copytree(tiny_run, out)
     return out

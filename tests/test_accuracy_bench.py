@@ -42,7 +42,7 @@ def test_folds_split_by_actor_with_a_validation_pair(ravdess):
 def test_two_folds_on_six_actors_one_epoch(ravdess, tmp_path, repo_root):
     """The per-fold training and scoring on 6 actors, 2 folds, 1 epoch, tiny models."""
     from edgeser.datasets import feature_matrix
-    from edgeser.pipeline import plan_of
+    from edgeser.models.registry import plan_of
     from edgeser.recipe import load_recipe, recipe_from_dict
 
     recipe = load_recipe(repo_root / "configs/ravdess.yaml")
@@ -94,7 +94,7 @@ def test_a_fold_scored_int8_on_tflm_and_on_emodb(ravdess, emodb_root, tiny_run, 
     """run_fold with backend tflm and a second corpus: int8 scores next to float ones, EmoDB
     scored on its own four classes. The keyword model is the shared tiny run's (same frontend)."""
     from edgeser.datasets import feature_matrix, keyword_windows
-    from edgeser.pipeline import plan_of
+    from edgeser.models.registry import plan_of
     from edgeser.recipe import recipe_from_dict
     from edgeser.rundir import RunDir
 
@@ -112,7 +112,9 @@ def test_a_fold_scored_int8_on_tflm_and_on_emodb(ravdess, emodb_root, tiny_run, 
     labels = {"emotions": sorted({u.label for u in utts}), "keywords": keywords}
     y = np.array([labels["emotions"].index(u.label) for u in utts])
     windows = keyword_windows(x, plan)
-    kw_emb = accuracy.keyword_embeddings(kw_run, windows)
+    from edgeser.models.registry import keyword_embeddings
+
+    kw_emb = keyword_embeddings(kw_run, windows)
     base = accuracy.BaseData(kw_run, labels, utts, x, y, kw_emb, windows)
     cross = accuracy.load_cross(recipe, base, "emodb", emodb_root, tmp_path, progress=False)
     assert cross.labels == ["angry", "happy", "neutral", "sad"] and len(cross.side.y) == 339
@@ -154,9 +156,14 @@ def ravdess_root_of(utts):
     return Path(utts[0].path).parents[1]
 
 
-def test_cli_refuses_a_missing_folder(tmp_path, capsys):
-    assert accuracy.main(["--data", str(tmp_path / "nowhere")]) == 1
-    assert "no such folder" in " ".join(capsys.readouterr().err.split())
+def test_cli_refuses_a_missing_folder(tmp_path):
+    from typer.testing import CliRunner
+
+    from edgeser.cli import app
+
+    result = CliRunner().invoke(app, ["benchmark", "accuracy", "--data", str(tmp_path / "nowhere")])
+    assert result.exit_code == 1
+    assert "no such folder" in " ".join(result.output.split())
 
 
 def test_training_knobs_the_recipe_uses():

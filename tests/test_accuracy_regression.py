@@ -5,7 +5,7 @@ emotions) gives the features, its speaker-independent split and its keyword mode
 them one fold is trained through the benchmarks' own fold trainer
 (``evaluation.folds.train_fold_models``) with the demo recipe's optimisation and a small
 2-D-stem transformer, then scored as the board would run it: full int8 on TFLite-Micro
-(``evaluation.folds.FoldPredictor``). The test speaker is unseen; chance is 0.25.
+(``evaluation.folds.fold_predictor``). The test speaker is unseen; chance is 0.25.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import pytest
 
 from edgeser.corpora.splits import Fold
 from edgeser.evaluation import folds
-from edgeser.evaluation.metrics import score
+from edgeser.metrics import score
 
 pytestmark = pytest.mark.slow
 
@@ -60,20 +60,20 @@ def test_int8_fusion_beats_chance_on_unseen_speakers(tiny_run):
     fold = Fold("demo", parts["train"], parts["test"], parts["val"], tuple(sorted({str(speakers[i]) for i in parts["test"]})))
     assert not {str(speakers[i]) for i in fold.train} & set(fold.test_speakers)
 
-    from edgeser.benchmarks.accuracy import keyword_embeddings
+    from edgeser.models.registry import keyword_embeddings
 
     kw_emb = keyword_embeddings(run, windows)
     classes = len(labels["emotions"])
     models = folds.train_fold_models(recipe, labels, x, one_hot(y, classes), kw_emb, fold)
     tr, te = np.array(fold.train), np.array(fold.test)
-    predict = folds.FoldPredictor(models, run, x[tr], windows[tr], kw_emb[tr], "tflm", recipe.seed)
+    predict = folds.fold_predictor(models, run, x[tr], windows[tr], kw_emb[tr], "tflm", recipe.seed)
     logits = predict(x[te], windows[te], kw_emb[te])
     int8 = {name: score(y[te], v.argmax(-1), classes).to_dict() for name, v in logits.items()}
     assert int8["fusion"]["macro_f1"] >= CHANCE + MARGIN, int8
     assert int8["acoustic"]["macro_f1"] >= CHANCE + MARGIN, int8
 
     # int8 on TFLite-Micro tracks the float models it came from
-    float_logits = folds.FoldPredictor(models, run, x[tr], None, kw_emb[tr], "keras")(x[te], None, kw_emb[te])
+    float_logits = folds.fold_predictor(models, run, x[tr], None, kw_emb[tr], "keras")(x[te], None, kw_emb[te])
     agree = np.mean(float_logits["acoustic"].argmax(-1) == logits["acoustic"].argmax(-1))
     assert agree >= 0.9, agree
 

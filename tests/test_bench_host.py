@@ -82,17 +82,17 @@ def test_host_backends_report_real_timings(models, backend, variant):
 
 
 def test_features_file_fills_the_input(models, tmp_path):
-    from edgeser.benchmarks.latency import make_inputs
+    from edgeser.benchmarks.latency import input_specs, make_inputs
 
     mf = read_model(models["small"])
     feats = np.arange(120 * 40, dtype=np.int64).reshape(120, 40) % 256 - 128  # [frames, C], longer than the window
     np.save(tmp_path / "f.npy", feats.astype(np.int8))
-    arrays, how = make_inputs(mf.input_specs(), np.load(tmp_path / "f.npy"), "f.npy")
+    arrays, how = make_inputs(input_specs(mf), np.load(tmp_path / "f.npy"), "f.npy")
     assert arrays[0].shape == (1, 49, 40, 1) and arrays[0].dtype == np.int8
     assert np.array_equal(arrays[0].reshape(49, 40), feats[:49].astype(np.int8))
     assert "f.npy" in how
     with pytest.raises(BenchError, match="does not fit"):
-        make_inputs(mf.input_specs(), np.zeros((3, 7), np.int8), "bad.npy")
+        make_inputs(input_specs(mf), np.zeros((3, 7), np.int8), "bad.npy")
 
 
 def test_per_op_breakdown_covers_every_op(models):
@@ -109,10 +109,9 @@ def test_per_op_breakdown_covers_every_op(models):
 
 
 def read_model_bytes(data: bytes) -> list[str]:
-    from edgeser.benchmarks.latency import op_name, parse_model
+    from edgeser.tflite_file import read
 
-    m = parse_model(data, "<sub>")
-    return [op_name(m, op.opcodeIndex) for op in m.subgraphs[0].operators]
+    return read(data).op_names
 
 
 def test_vs_reports_ratio_of_medians(models):

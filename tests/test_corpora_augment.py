@@ -23,7 +23,7 @@ def test_snr_is_exact(kind, snr, tmp_path):
     clean = speech_like()
     sources = {"clips": [speech_like(0.7, s) for s in (1, 2, 3)]}
     if kind == "file":
-        from edgeser.frontend.audio import write_wav
+        from edgeser.corpora.audio import write_wav
 
         write_wav(tmp_path / "noise.wav", speech_like(0.5, 9), SR)
         sources = {"files": [tmp_path / "noise.wav"]}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edgeser.corpora.cache import FeatureCache, audio_hash
+from edgeser.frontend.cache import FeatureCache, audio_hash
 from edgeser.frontend.config import FrontendConfig
 
 
@@ -83,7 +83,7 @@ def test_interrupted_write_leaves_no_entry(tmp_path, monkeypatch):
 
 
 def test_audio_hash_and_file_entry(tmp_path):
-    from edgeser.frontend.audio import write_wav
+    from edgeser.corpora.audio import write_wav
 
     assert audio_hash(audio(0), 16000) != audio_hash(audio(0), 8000)
     with pytest.raises(TypeError):

@@ -15,20 +15,9 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory, repo_root) -> Path:
-    """The tiny recipe trained (demo corpus, three models) and quantised: the stages, not the CLI."""
-    from rich.console import Console
-
-    from edgeser.pipeline import QUANTIZE_STAGES, TRAIN_STAGES
-    from edgeser.recipe import load_recipe
-    from edgeser.rundir import RunDir
-    from edgeser.stages import run_stages
-
-    out = tmp_path_factory.mktemp("evaluate") / "tiny"
-    run = RunDir.create(out, load_recipe(repo_root / "tests/data/tiny.yaml"))
-    stages = TRAIN_STAGES + [s for s in QUANTIZE_STAGES if s.name == "quantize"]
-    run_stages(run, stages, console=Console(quiet=True))
-    return out
+def tiny_run(private_run) -> Path:
+    """This module's copy of the shared tiny run (evaluate writes RUN/evaluate_<corpus>/)."""
+    return private_run
 
 
 @pytest.fixture(scope="module")

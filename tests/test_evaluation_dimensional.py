@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edgeser.evaluation.dimensional import ccc, ccc_scores
+from edgeser.dimensional import ccc, ccc_scores
 
 
 def test_identical_is_one():

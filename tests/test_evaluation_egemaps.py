@@ -9,7 +9,7 @@ import pytest
 import soundfile as sf
 
 import edgeser  # noqa: F401
-from edgeser.corpora.cache import CacheStats
+from edgeser.frontend.cache import CacheStats
 from edgeser.corpora.splits import Fold
 from edgeser.corpora.types import Utterance
 from edgeser.evaluation import egemaps

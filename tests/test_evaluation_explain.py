@@ -142,7 +142,7 @@ def _demo_clip(run: Path, label: str = "angry") -> Path:
 def _app():
     import typer
 
-    from edgeser.evaluation.explain import explain
+    from edgeser.evaluation.cli import explain
 
     app = typer.Typer()
     app.command()(explain)

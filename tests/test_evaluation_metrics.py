@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edgeser.evaluation.metrics import confusion_matrix, score
+from edgeser.metrics import confusion_matrix, score
 
 
 def test_hand_computed_example():

@@ -16,7 +16,7 @@ from edgeser.evaluation.evaluate import EvaluateError, evaluate_run
 from edgeser.evaluation.noise import (
     Condition, NoiseSettings, _deal, conditions, corrupt, noise_sweep, parse_kinds, parse_snrs,
 )
-from edgeser.frontend.audio import load_audio
+from edgeser.corpora.audio import load_audio
 from edgeser.settings import SettingsError
 
 pytestmark = pytest.mark.slow
@@ -107,11 +107,12 @@ def test_conditions_cover_every_kind_and_snr():
 def test_model_inputs_equal_evaluates(run_copy, eight_clips):
     """The sweep turns audio into model inputs exactly as `edgeser evaluate` does (same clips, same order)."""
     from edgeser.evaluation.evaluate import load_clips, open_run
-    from edgeser.evaluation.noise import load_sweep_clips, model_inputs
+    from edgeser.evaluation.noise import load_sweep_clips
+    from edgeser.evaluation.predictor import clip_inputs
 
     run = open_run(run_copy)
     clips = load_sweep_clips(run, "generic", eight_clips)
-    x, windows = model_inputs(clips.audio, run.recipe)
+    x, windows = clip_inputs(clips.audio, run.recipe)
     reference = load_clips(run, "generic", eight_clips)
     assert np.array_equal(x, reference.x) and np.array_equal(windows, reference.windows)
     assert np.array_equal(clips.y, reference.y) and len(clips.y) == 8

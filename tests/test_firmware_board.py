@@ -257,7 +257,7 @@ def test_sdk_c_frontend_is_bit_exact_on_synthetic_signals(sdk_frontend):
 
 @pytest.mark.realdata
 def test_sdk_c_frontend_is_bit_exact_on_ravdess(sdk_frontend):
-    from edgeser.frontend.audio import load_audio
+    from edgeser.corpora.audio import load_audio
     from edgeser.frontend.microfrontend import compute_raw
 
     if not RAVDESS.is_dir():

@@ -48,7 +48,7 @@ def _build_models(run) -> None:
     from edgeser.models.acoustic import build_acoustic_model, embedding_model
     from edgeser.models.fusion import build_fusion_model
     from edgeser.models.kws import build_kws_embedding_model, build_kws_model
-    from edgeser.pipeline import model_configs, plan_of
+    from edgeser.models.registry import model_configs, plan_of
     from edgeser.quantize.convert import quantize_keras_model
 
     tf.keras.utils.set_random_seed(0)
@@ -195,7 +195,7 @@ def test_compiled_models_are_preferred_when_fresh(run, tmp_path):
 
 
 def test_model_io_h_is_the_models(generated, run):
-    from edgeser.pipeline import plan_of
+    from edgeser.models.registry import plan_of
     from edgeser.quantize.c_export import io_quantization
     from edgeser.quantize.firmware_export import render_model_io_h
 

@@ -3,7 +3,7 @@
 The same audio goes through both sides:
 
 - Python: ``compute_features`` -> ``fit_frames`` (the clip's int8 features) ->
-  ``edgeser.evaluation.int8.BoardChain`` (what ``edgeser.pipeline.int8_predictions``
+  ``edgeser.evaluation.int8.BoardChain`` (what ``edgeser.evaluation.predictor.Predictor``
   runs) on the run's int8 .tflite models with TFLite-Micro.
 - Firmware: the same int8 feature frames streamed into the core's
   ``StreamPipeline`` (firmware/core/include/edgeser/stream.h, the code app/main.cc
@@ -67,13 +67,13 @@ def _build_int8_models(run) -> None:
     from edgeser.models.acoustic import build_acoustic_model, embedding_model
     from edgeser.models.fusion import build_fusion_model
     from edgeser.models.kws import build_kws_embedding_model, build_kws_model
-    from edgeser.pipeline import _labels, _split, model_configs
+    from edgeser.models.registry import model_configs
     from edgeser.quantize.convert import quantize_keras_model
 
     tf.keras.utils.set_random_seed(0)
     data = np.load(run.path / "features.npz")
-    acoustic_cfg, keyword_cfg, fusion_cfg = model_configs(run.recipe, _labels(run))
-    tr = _split(data, "train")
+    acoustic_cfg, keyword_cfg, fusion_cfg = model_configs(run.recipe, run.labels())
+    tr = data["split_train"]
     x = data["x"][tr]
     windows = data["kw_windows"][tr]
     flat = windows.reshape(-1, *windows.shape[2:])
@@ -117,7 +117,7 @@ def _c_float(x: float) -> str:
 
 @pytest.fixture(scope="module")
 def parity_tool(run, tmp_path_factory) -> Path:
-    from edgeser.pipeline import plan_of
+    from edgeser.models.registry import plan_of
     from edgeser.quantize.firmware_export import render_model_io_h
 
     gen = tmp_path_factory.mktemp("parity_generated")
@@ -145,13 +145,13 @@ def clips(run):
     from edgeser.corpora import read_corpus
     from edgeser.datasets import fit_frames, silence_code, utterance_audio
     from edgeser.frontend.features import compute_features
-    from edgeser.pipeline import _split, plan_of
+    from edgeser.models.registry import plan_of
 
     data = np.load(run.path / "features.npz")
     utts = read_corpus(run.recipe.data.corpus, run.path / "corpus").utterances
     assert len(utts) == len(data["x"]), "every demo clip is readable, so row i of features.npz is utterance i"
     config, plan = run.recipe.frontend, plan_of(run.recipe)
-    indices = _split(data, "test")[:NUM_CLIPS]
+    indices = data["split_test"][:NUM_CLIPS]
     x = np.stack([
         fit_frames(compute_features(utterance_audio(utts[i], config.sample_rate), config), plan.clip_frames,
                    silence_code(config))
@@ -268,13 +268,14 @@ def test_features_from_audio_are_the_pipelines(run, clips):
 
 def test_per_clip_model_inputs_and_decisions(run, clips, chain, core):
     from edgeser.datasets import keyword_windows
-    from edgeser.pipeline import int8_predictions, plan_of
+    from edgeser.evaluation.predictor import Predictor
+    from edgeser.models.registry import plan_of
 
     indices, x = clips
     plan = plan_of(run.recipe)
     windows = keyword_windows(x, plan)
     data = np.load(run.path / "features.npz")
-    pipeline_logits = int8_predictions(run, data, indices, "tflm")["fusion"]
+    pipeline_logits = Predictor.from_run(run, "tflm")(data["x"][indices], data["kw_windows"][indices])["fusion"]
     scale, zero_point = chain.fusion.outputs[0]
     for n, clip in enumerate(x):
         core.reset()
@@ -303,7 +304,7 @@ def test_per_clip_model_inputs_and_decisions(run, clips, chain, core):
 def test_stream_of_clips(run, clips, chain, core):
     """Several clips back to back, one decision per keyword hop: windows, pool and smoothing over a stream."""
     from edgeser.datasets import keyword_windows
-    from edgeser.pipeline import plan_of
+    from edgeser.models.registry import plan_of
 
     _, x = clips
     plan = plan_of(run.recipe)

@@ -7,7 +7,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from edgeser.frontend.audio import write_wav
+from edgeser.corpora.audio import write_wav
 from edgeser.frontend.batch import extract_to_dir
 from edgeser.frontend.cli import features
 from edgeser.frontend.config import PRESETS

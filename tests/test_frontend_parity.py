@@ -104,7 +104,7 @@ def ravdess_clips(count: int = 4) -> list[Path]:
 @pytest.mark.realdata
 @pytest.mark.parametrize("name", ["micro_speech", "coralmicro", "ch48_32ms", "8khz", "linear", "pcan_no_nr", "extreme"])
 def test_ravdess_speech_bit_exact(name, tf_reference):
-    from edgeser.frontend.audio import load_audio
+    from edgeser.corpora.audio import load_audio
 
     config = CONFIGS[name]
     for path in ravdess_clips():

@@ -122,3 +122,26 @@ def test_configs_load_from_recipe_mappings() -> None:
     assert from_mapping(AcousticConfig, {"pooling": "flam"}).pooling == "flam"
     with pytest.raises(SettingsError, match="subsample"):
         from_mapping(AcousticConfig, {"subsample": 5})
+
+
+def test_fusion_input_standardisation_folds_into_the_hidden_layer():
+    """fusion.input_norm: standard — a head trained on (x - mean) / std, folded, gives the same
+    logits on raw x with the very same graph (so the int8 model and the firmware are unchanged)."""
+    import numpy as np
+
+    from edgeser.models.fusion import FusionConfig, build_fusion_model, fold_input_standardisation
+    from edgeser.models.training import logits_of
+
+    cfg = FusionConfig(acoustic_dim=6, keyword_dim=4, hidden_dim=8, num_classes=3, input_norm="standard")
+    rng = np.random.default_rng(0)
+    trained = build_fusion_model(cfg)
+    trained.set_weights([rng.normal(size=w.shape).astype(np.float32) for w in trained.get_weights()])
+    a, k = rng.normal(3.0, 5.0, (20, 6)).astype(np.float32), rng.normal(-1.0, 0.2, (20, 4)).astype(np.float32)
+    mean = np.concatenate([a.mean(0), k.mean(0)])
+    std = np.concatenate([a.std(0), k.std(0)])
+    folded = fold_input_standardisation(trained, cfg, mean, std)
+    want = logits_of(trained, [(a - mean[:6]) / std[:6], (k - mean[6:]) / std[6:]])
+    np.testing.assert_allclose(logits_of(folded, [a, k]), want, rtol=1e-4, atol=1e-4)
+    assert [layer.name for layer in folded.layers] == [layer.name for layer in trained.layers]
+    with pytest.raises(Exception, match="input_norm"):
+        FusionConfig(input_norm="speaker")

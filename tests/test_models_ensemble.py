@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 import edgeser  # noqa: F401  (tf-keras before TensorFlow)
+from edgeser.benchmarks.measure import ensemble_cost
 from edgeser.models.ensemble import (
     combine,
-    ensemble_cost,
     entropy_weights,
     predict_logits,
     predictive_entropy,

@@ -81,7 +81,7 @@ def test_onnx_teacher_without_onnxruntime_says_how_to_install(tmp_path):
 def test_run_folder_teacher(tiny_run):
     import json
 
-    from edgeser.pipeline import run_model
+    from edgeser.models.registry import load as run_model
     from edgeser.rundir import RunDir
 
     with np.load(tiny_run / "features.npz") as data:

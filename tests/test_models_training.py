@@ -30,7 +30,7 @@ def test_loss_falls_and_best_weights_restored(tmp_path):
     assert history.loss[-1] < history.loss[0]
     assert history.best_val_ua > 0.8
     logits = model.predict(val[0], verbose=0)
-    from edgeser.evaluation.metrics import confusion_matrix, unweighted_average_recall
+    from edgeser.metrics import confusion_matrix, unweighted_average_recall
 
     assert unweighted_average_recall(confusion_matrix(val[1], logits.argmax(-1), 3)) == history.best_val_ua
     png = plot_history(history, "toy", tmp_path / "curves.png")

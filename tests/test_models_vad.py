@@ -9,7 +9,7 @@ import pytest
 
 import edgeser  # noqa: F401  (tf-keras before TensorFlow)
 from edgeser.corpora.types import Utterance
-from edgeser.evaluation.dimensional import ccc_scores
+from edgeser.dimensional import ccc_scores
 from edgeser.models.vad import (
     CATEGORY_VAD,
     VadSettings,

@@ -68,7 +68,8 @@ def test_evaluation_and_benchmark_figures_are_sane(tiny_run):
     assert (tiny_run / "firmware" / "edgeser_acoustic_model.cc").is_file()
 
 
-def test_rerun_resumes_and_redoes_only_what_changed(tiny_run, repo_root):
+def test_rerun_resumes_and_redoes_only_what_changed(private_run, repo_root):
+    tiny_run = private_run  # this test damages an output
     recipe = str(repo_root / "tests/data/tiny.yaml")
     result = CliRunner().invoke(app, ["demo", "--recipe", recipe, "--out", str(tiny_run)])
     assert result.exit_code == 0
@@ -162,3 +163,29 @@ def test_literature_options_run_through_the_pipeline(tiny_run, tmp_path):
     stage_quantize(run)
     checks = stage_check(run)
     assert checks["vad"] == "{0}/{0} mapped".format(checks["vad"].split("/")[0])
+
+
+def test_latency_is_checked_against_the_budget(tiny_run, private_run):
+    """latency.json: the predicted board time of one streaming decision vs budget.latency_ms; a
+    run over its budget ends `edgeser quantize` with exit 1, naming the figure, outputs kept."""
+    import dataclasses
+
+    import typer
+
+    from edgeser.cli import _over_budget
+    from edgeser.pipeline import stage_latency
+
+    doc = json.loads((tiny_run / "latency.json").read_text())
+    assert doc["checked"] == "streaming_decision_ms" and doc["budget_ms"] == 22.0 and not doc["over_budget"]
+    decision = doc["predicted"]["streaming_decision_ms"]
+    assert 0 < decision < doc["predicted"]["clip_ms"] and decision == pytest.approx(doc["latency_ms"], abs=1e-3)
+    assert "budget 22 ms" in (tiny_run / "summary.md").read_text()
+    opened = RunDir.open(private_run)
+    tight = dataclasses.replace(opened.recipe, budget=dataclasses.replace(opened.recipe.budget, latency_ms=decision / 2))
+    run = RunDir(private_run, tight)
+    summary = stage_latency(run)
+    assert summary["over_budget"] and json.loads((private_run / "latency.json").read_text())["over_budget"]
+    with pytest.raises(typer.Exit) as info:
+        _over_budget(run)
+    assert info.value.exit_code == 1
+    _over_budget(RunDir.open(tiny_run))  # within the budget: no exit

@@ -142,13 +142,13 @@ def test_everything_after_the_first_bad_op_runs_on_the_cpu():
 def test_op_version_newer_than_the_compiler_is_flagged(good_conv):
     from ai_edge_litert import schema_py_generated as schema
 
-    from edgeser.quantize.convert import _serialise
+    from edgeser.tflite_file import serialise
 
     m = schema.ModelT.InitFromPackedBuf(good_conv, 0)
     for code in m.operatorCodes:
         if max(code.builtinCode, code.deprecatedBuiltinCode) == schema.BuiltinOperator.CONV_2D:
             code.version = 6
-    bad = _first_bad(check_model(_serialise(m)))
+    bad = _first_bad(check_model(serialise(m)))
     assert bad.name == "CONV_2D" and "version 6" in bad.reason
 
 

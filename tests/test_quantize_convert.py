@@ -103,7 +103,7 @@ def test_empty_representative_set_is_refused(keras_model):
 
 
 def test_float_vs_int8(keras_model, int8_plain, features):
-    from edgeser.quantize.compare import compare_float_int8
+    from edgeser.evaluation.int8 import compare_float_int8
 
     logits = keras_model(features).numpy()
     y = logits.argmax(axis=1)  # labels = the float model's own predictions
@@ -117,7 +117,7 @@ def test_float_vs_int8(keras_model, int8_plain, features):
 
 
 def test_quantize_helpers_round_trip():
-    from edgeser.quantize.compare import dequantize_output, quantize_input
+    from edgeser.quantize.arith import dequantize_output, quantize_input
 
     x = np.array([-1.0, 0.0, 0.26, 10.0])
     q = quantize_input(x, 0.05, -3)

@@ -27,7 +27,7 @@ from edgeser.models.convert_check import inspect_tflite  # noqa: E402
 from edgeser.models.synthetic import tone_dataset  # noqa: E402
 from edgeser.models.fusion import FusionConfig, build_fusion_model  # noqa: E402
 from edgeser.models.training import TrainSettings, seed_everything, train_classifier  # noqa: E402
-from edgeser.quantize.compare import compare_float_int8, run_int8  # noqa: E402
+from edgeser.evaluation.int8 import compare_float_int8, run_int8  # noqa: E402
 from edgeser.quantize.convert import quantize_keras_model  # noqa: E402
 from edgeser.quantize.edgetpu_check import check_model  # noqa: E402
 from edgeser.quantize.qat import qat_embedding_model, qat_finetune  # noqa: E402

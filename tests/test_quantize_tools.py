@@ -241,3 +241,37 @@ def test_memory_cli(tiny_int8, tmp_path):
     junk.write_text("nope")
     bad = CliRunner().invoke(app, ["memory", str(junk)])
     assert bad.exit_code == 1 and "junk.tflite is not a TensorFlow Lite model" in " ".join(bad.output.split())
+
+
+def test_make_compile_edgetpu_compiles_a_run_or_says_how_to_get_the_compiler(private_run, tmp_path, monkeypatch):
+    """`make compile-edgetpu` = `edgeser compile --run RUN`: without Coral's compiler one message naming
+    it and exit 2; with a compiler (here a stand-in script printing a real log) the run's keyword and
+    acoustic models are co-compiled and the parsed log lands in RUN/compile.json and the report."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from edgeser.cli import app
+    from edgeser.quantize.compiler import compile_run
+    from edgeser.report import edgetpu
+    from edgeser.rundir import RunDir
+
+    with monkeypatch.context() as patched:
+        patched.setenv("PATH", str(tmp_path / "empty"))
+        missing = CliRunner().invoke(app, ["compile", "--run", str(private_run)])
+        assert missing.exit_code == 2 and "edgetpu_compiler" in missing.output and "edgeser check" in missing.output
+        both = CliRunner().invoke(app, ["compile", "m.tflite", "--run", str(private_run)])
+        assert both.exit_code == 2 and "one of the two" in both.output
+    fake = tmp_path / "edgetpu_compiler"
+    fake.write_text('#!/bin/sh\necho "$@" > "$(dirname "$0")/args.txt"\ncat "$(dirname "$0")/log.txt"\n')
+    fake.chmod(0o755)
+    (tmp_path / "log.txt").write_text(LOG_TWO_MODELS)
+    run = RunDir.open(private_run)
+    result = compile_run(run, compiler=str(fake))
+    args = (tmp_path / "args.txt").read_text().split()
+    assert args[-2:] == [str(private_run / "keyword_int8.tflite"), str(private_run / "acoustic_int8.tflite")]
+    stored = json.loads((private_run / "compile.json").read_text())
+    assert stored["log"]["success"] and len(stored["log"]["models"]) == len(result.log.models) == 2
+    assert "compile.json" in json.loads((private_run / "manifest.json").read_text())["files"]
+    section = edgetpu(private_run)
+    assert any("edgetpu_compiler" in str(getattr(b, "caption", "")) for b in section.blocks)

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from edgeser.frontend.config import PRESETS, FrontendConfig
-from edgeser.recipe import Recipe, load_recipe, recipe_from_dict
+from edgeser.recipe import DERIVED, Recipe, load_recipe, recipe_from_dict
 from edgeser.settings import SettingsError
 
 
@@ -100,3 +100,29 @@ def test_unknown_corpus_names_are_refused():
             recipe_from_dict({"name": "t", "data": {key: "ravdes"}})
         assert info.value.path == f"data.{key}" and "unknown corpus 'ravdes'" in info.value.reason
     assert recipe_from_dict({"name": "t", "data": {"corpus": "crema-d"}}).data.corpus == "crema-d"
+
+
+@pytest.mark.parametrize("section,key", [(s, k) for s, keys in DERIVED.items() for k in keys])
+def test_derived_model_fields_are_refused(section, key):
+    """Input sizes and class counts come from the features: a recipe that sets one is refused by path."""
+    with pytest.raises(SettingsError) as info:
+        recipe_from_dict({"name": "t", section: {key: 8}})
+    assert info.value.path == f"{section}.{key}" and "derived from" in str(info.value)
+
+
+def test_recipe_files_leave_out_derived_fields_and_keep_their_hash(repo_root, tmp_path):
+    from edgeser.rundir import RunDir
+
+    recipe = load_recipe(repo_root / "configs/ravdess.yaml")
+    # the hash every run folder and cache of this recipe was made with (docs/accuracy.md)
+    assert recipe.sha256().startswith("eaf4f188b256")
+    data = recipe.to_dict()
+    assert all(key not in data[section] for section, keys in DERIVED.items() for key in keys)
+    assert recipe_from_dict(data) == recipe
+    # a run folder written by an older edgeser holds the derived fields: it still opens, same hash
+    run = RunDir.create(tmp_path / "run", recipe)
+    old = yaml.safe_load((run.path / "recipe.yaml").read_text())
+    old["acoustic"].update(num_frames=150, num_channels=40, num_classes=4)
+    (run.path / "recipe.yaml").write_text(yaml.safe_dump(old))
+    reopened = RunDir.open(run.path)
+    assert reopened.recipe == recipe and reopened.recipe_changed is None

@@ -145,7 +145,7 @@ def test_latency_against_the_paper(tmp_path):
     (tmp_path / "bench.json").write_text(json.dumps(bench))
     md = rpt.render_markdown([rpt.latency(tmp_path)], "t")
     assert "| host tflm | 10.00 | 1.00 | 2.00 | 0.50 | 13.50 |" in md
-    assert "| PREDICTED Dev Board Micro, one clip | 24.5 | paper: 21–23 ms |" in md
+    assert "| PREDICTED Dev Board Micro, one clip from scratch | 24.5 | paper: 21–23 ms |" in md
     assert "| PREDICTED Dev Board Micro, streaming decision | 4.0 |  |" in md
 
 

@@ -99,6 +99,6 @@ class FeatureCache:
 
     def features_for_file(self, path: str | Path) -> np.ndarray:
         """Load ``path`` (mono int16 at ``config.sample_rate``) and return its cached features."""
-        from edgeser.frontend.audio import load_audio
+        from edgeser.corpora.audio import load_audio
 
         return self.features(load_audio(path, self.config.sample_rate))
