@@ -54,7 +54,6 @@ import numpy as np
 import edgeser  # noqa: F401  (tf-keras before TensorFlow)
 from edgeser.evaluation import folds as folds_lib
 
-MODELS = ("acoustic", "keyword", "fusion")
 INT8_MODELS = ("acoustic", "fusion")  # what ships (the keyword-only head is a float reference)
 METRICS = ("wa", "ua", "macro_f1")
 GOAL_MACRO_F1 = 0.55  # issue goal: mean acoustic-or-fusion int8 macro-F1 ...
@@ -185,7 +184,7 @@ def acoustic_kbytes(cfg) -> float:
 
 def run_fold(recipe, labels, x, y, kw_emb, fold, settings_override=None, progress: bool = False,
              utterances=None, teacher=None, backend: str = "keras", windows: np.ndarray | None = None, kw_run=None,
-             cross: CrossData | None = None) -> dict:
+             cross: CrossData | None = None, speaker_norm: bool = False) -> dict:
     """Train acoustic -> fusion and keyword-only heads on one fold; scores on its test actors.
 
     The acoustic model trains through :func:`edgeser.train_options.train_acoustic`, so the
@@ -197,6 +196,10 @@ def run_fold(recipe, labels, x, y, kw_emb, fold, settings_override=None, progres
     ``backend="tflm"`` adds ``scores_int8`` (acoustic-only and fusion, full int8 on
     TFLite-Micro; needs ``windows`` [N, K, Tk, C] and ``kw_run``, the run of the keyword
     model). ``cross`` adds ``cross`` (float, and int8 with tflm): scores on a second corpus.
+    ``speaker_norm`` adds the model ``fusion_speaker``: a second fusion head on the same frozen
+    embeddings standardised per speaker (:mod:`edgeser.evaluation.speaker_norm`; a test
+    speaker's statistics come from that speaker's test clips; int8: the int8 models'
+    dequantised embeddings standardised, then the head in int8 on TFLite-Micro).
     """
     from edgeser.metrics import score
     from edgeser.models.ensemble import softmax
@@ -229,6 +232,12 @@ def run_fold(recipe, labels, x, y, kw_emb, fold, settings_override=None, progres
         "keyword": logits_of(kw_only, kw_emb[te]),
         "fusion": logits_of(fusion, [emb[te], kw_emb[te]]),
     }
+    speakers = np.array([u.speaker for u in utterances]) if utterances is not None else None
+    if speaker_norm:
+        if speakers is None:
+            raise ValueError("speaker_norm needs the clips' utterances (their speakers)")
+        head = speaker_fusion_head(recipe, fusion_cfg, emb, kw_emb, targets, y, speakers, tr, va, progress)
+        logits["fusion_speaker"] = head(emb[te], kw_emb[te], speakers[te])
     scores = {name: score(y[te], v.argmax(-1), classes).to_dict() for name, v in logits.items()}
     options, _ = fusion_extras(recipe, fusion_cfg, emb, kw_emb, targets, {"train": tr, "val": va, "test": te}, fusion,
                                utterances, recipe.seed)
@@ -255,12 +264,22 @@ def run_fold(recipe, labels, x, y, kw_emb, fold, settings_override=None, progres
         if windows is None or kw_run is None:
             raise ValueError("backend tflm needs the keyword windows and the keyword model's run")
         predictors["int8"] = folds_lib.fold_predictor(models, kw_run, x[tr], windows[tr], kw_emb[tr], "tflm", recipe.seed)
+        if speaker_norm:
+            head.quantise(recipe.seed)
         int8 = predictors["int8"](x[te], windows[te], kw_emb[te])
+        if speaker_norm:
+            int8["fusion_speaker"] = head.int8(predictors["int8"].tflite, x[te], windows[te], speakers[te])
         result["scores_int8"] = {name: score(y[te], v.argmax(-1), classes).to_dict() for name, v in int8.items()}
     if cross is not None:
         result["cross"] = {}
+        cross_speakers = np.array([u.speaker for u in cross.side.utterances])
         for kind, predict in predictors.items():
             out = predict(cross.side.x, cross.side.windows, cross.side.kw_emb)
+            if speaker_norm and kind == "float":
+                out["fusion_speaker"] = head(logits_of(models.embedding, cross.side.x.astype(np.float32)),
+                                             cross.side.kw_emb, cross_speakers)
+            elif speaker_norm:
+                out["fusion_speaker"] = head.int8(predict.tflite, cross.side.x, cross.side.windows, cross_speakers)
             result["cross"][kind] = {
                 name: score(cross.side.y, folds_lib.restrict_to(v, labels["emotions"], cross.labels).argmax(-1),
                             len(cross.labels)).to_dict()
@@ -270,6 +289,54 @@ def run_fold(recipe, labels, x, y, kw_emb, fold, settings_override=None, progres
     return result
 
 
+class SpeakerFusionHead:
+    """A fusion head on per-speaker standardised [acoustic, keyword] embeddings
+    (``evaluation.speaker_norm``), float and int8 (:meth:`quantise`, then :meth:`int8`)."""
+
+    def __init__(self, model, train_inputs: list[np.ndarray]):
+        self.model, self.train_inputs, self.tflite = model, train_inputs, None
+
+    def __call__(self, emb: np.ndarray, kw_emb: np.ndarray, speakers) -> np.ndarray:
+        """Float logits of clips given their float embeddings and speakers (the statistics come from these clips)."""
+        from edgeser.evaluation.speaker_norm import speaker_standardise
+        from edgeser.models.training import logits_of
+
+        ea = emb.shape[1]
+        z = speaker_standardise(np.concatenate([emb, kw_emb], axis=1), speakers)
+        return logits_of(self.model, [z[:, :ea], z[:, ea:]])
+
+    def quantise(self, seed: int) -> None:
+        from edgeser.quantize.convert import quantize_keras_model, representative_examples
+
+        self.tflite = quantize_keras_model(self.model, representative_examples(self.train_inputs, seed))
+
+    def int8(self, device_models: dict[str, bytes], x: np.ndarray, windows: np.ndarray, speakers) -> np.ndarray:
+        """Dequantised int8 logits: the int8 acoustic and keyword models' dequantised embeddings
+        (the keyword ones averaged over the clip's windows), standardised per speaker, then the
+        int8 head, all on TFLite-Micro."""
+        from edgeser.evaluation.int8 import Int8Model
+        from edgeser.evaluation.speaker_norm import speaker_standardise
+
+        n, k = windows.shape[:2]
+        emb = Int8Model(device_models["acoustic"]).from_features(x)
+        kw = Int8Model(device_models["keyword"]).from_features(windows.reshape(n * k, *windows.shape[2:]))
+        ea = emb.shape[1]
+        z = speaker_standardise(np.concatenate([emb, kw.reshape(n, k, -1).mean(axis=1)], axis=1), speakers)
+        return Int8Model(self.tflite)(z[:, :ea], z[:, ea:])[0]
+
+
+def speaker_fusion_head(recipe, fusion_cfg, emb, kw_emb, targets, y, speakers, tr, va, progress) -> SpeakerFusionHead:
+    """Train a fusion head on per-speaker standardised embeddings of the fold's training and validation actors."""
+    from edgeser.evaluation.speaker_norm import speaker_standardise
+    from edgeser.train_options import train_fusion
+
+    ea = emb.shape[1]
+    z = speaker_standardise(np.concatenate([emb, kw_emb], axis=1), speakers)
+    model, _ = train_fusion(recipe, fusion_cfg, (z[tr, :ea], z[tr, ea:], targets[tr]), (z[va, :ea], z[va, ea:], y[va]),
+                            recipe.seed, description="fusion (speaker-normalised)", progress=progress)
+    return SpeakerFusionHead(model, [z[tr, :ea], z[tr, ea:]])
+
+
 def _mean_std(values) -> dict[str, float]:
     v = np.array(values, np.float64)
     return {"mean": float(np.nanmean(v)), "std": float(np.nanstd(v))}
@@ -277,14 +344,15 @@ def _mean_std(values) -> dict[str, float]:
 
 def summarise(folds: Sequence[dict]) -> dict:
     """Mean and (population) std over folds of each model's WA, UA and macro-F1 (float, int8, cross-corpus)."""
-    out: dict = {model: {metric: _mean_std([f["scores"][model][metric] for f in folds]) for metric in METRICS}
-                 for model in MODELS}
+    def stats(key, models):
+        return {model: {metric: _mean_std([key(f)[model][metric] for f in folds]) for metric in METRICS}
+                for model in models}
+
+    out: dict = stats(lambda f: f["scores"], list(folds[0]["scores"]))
     if all("scores_int8" in f for f in folds):
-        out["int8"] = {model: {metric: _mean_std([f["scores_int8"][model][metric] for f in folds]) for metric in METRICS}
-                       for model in INT8_MODELS}
+        out["int8"] = stats(lambda f: f["scores_int8"], list(folds[0]["scores_int8"]))
     if all("cross" in f for f in folds):
-        out["cross"] = {kind: {model: {metric: _mean_std([f["cross"][kind][model][metric] for f in folds])
-                                       for metric in METRICS} for model in INT8_MODELS}
+        out["cross"] = {kind: stats(lambda f, kind=kind: f["cross"][kind], list(folds[0]["cross"][kind]))
                         for kind in folds[0]["cross"]}
     out["seconds_per_fold"] = {
         "mean": float(np.mean([f["seconds"] for f in folds])),
@@ -295,9 +363,9 @@ def summarise(folds: Sequence[dict]) -> dict:
 
 def _columns(result: dict) -> list[tuple[str, str, str]]:
     """(title, scores key, model) of each model column group: float, then int8 when present."""
-    cols = [(m, "scores", m) for m in MODELS]
-    if "int8" in result["summary"]:
-        cols += [(f"{m} int8", "scores_int8", m) for m in INT8_MODELS]
+    summary = result["summary"]
+    cols = [(m, "scores", m) for m in summary if m not in ("int8", "cross", "seconds_per_fold")]
+    cols += [(f"{m} int8", "scores_int8", m) for m in summary.get("int8", {})]
     return cols
 
 
@@ -337,7 +405,7 @@ def print_table(result: dict, console=None) -> None:
     if "cross" in summary:
         c = result["cross_corpus"]
         lines = [f"{kind} {m} UA {pm(summary['cross'][kind][m]['ua'])} (F1 {pm(summary['cross'][kind][m]['macro_f1'])})"
-                 for kind in summary["cross"] for m in INT8_MODELS]
+                 for kind in summary["cross"] for m in summary["cross"][kind]]
         console.print(f"cross-corpus, trained on RAVDESS, scored on all of {c['corpus']} ({', '.join(c['labels'])}; "
                       f"{c['clips']} clips; chance UA {1 / len(c['labels']):.2f}): " + "; ".join(lines))
         console.print(f"[dim]rule: {CROSS_RULE}[/dim]")
@@ -346,6 +414,10 @@ def print_table(result: dict, console=None) -> None:
     best = max(summary[m]["macro_f1"]["mean"] for m in ("acoustic", "fusion"))
     if "int8" in summary:
         best = max(summary["int8"][m]["macro_f1"]["mean"] for m in INT8_MODELS)
+    if "fusion_speaker" in summary:
+        spk = summary.get("int8", summary)["fusion_speaker"]["macro_f1"]
+        console.print(f"fusion on speaker-normalised embeddings (needs each speaker's unlabelled clips; "
+                      f"not in the firmware): macro-F1 {pm(spk)}")
     line = (f"acoustic model: {result['acoustic_int8_kb']:.1f} KB int8 weights; best acoustic-or-fusion macro-F1 "
             f"{best:.3f} ({'int8' if 'int8' in summary else 'float'}); goal {result['goal_macro_f1']:.2f}: "
             f"{'met' if best >= result['goal_macro_f1'] else 'not met'}")
@@ -380,11 +452,12 @@ def markdown_table(result: dict) -> str:
 def run_benchmark(recipe, data_root: Path, folds: int = 4, cache: Path = DEFAULT_CACHE, actors: int | None = None,
                   epochs: int | None = None, progress: bool = True, only_folds: int | None = None,
                   backend: str = "keras", cross_corpus: str | None = None, cross_data: Path | None = None,
-                  egemaps: bool = False) -> dict:
+                  egemaps: bool = False, speaker_norm: bool = False) -> dict:
     """The whole benchmark; ``actors``/``epochs``/``only_folds`` shrink it (smoke tests, quick looks).
 
     ``backend="tflm"`` adds the int8 TFLite-Micro scores, ``cross_data`` the scores on a second
-    corpus (reader ``cross_corpus``), ``egemaps`` the eGeMAPS + LR reference on the same folds.
+    corpus (reader ``cross_corpus``), ``egemaps`` the eGeMAPS + LR reference on the same folds,
+    ``speaker_norm`` the speaker-normalised fusion head (:func:`run_fold`).
     """
     if recipe.data.corpus != "ravdess":
         raise ValueError(f"the accuracy benchmark runs on RAVDESS; the recipe names corpus {recipe.data.corpus!r}")
@@ -408,7 +481,8 @@ def run_benchmark(recipe, data_root: Path, folds: int = 4, cache: Path = DEFAULT
     results = []
     for fold in fold_list:
         results.append(run_fold(recipe, labels, x, y, kw_emb, fold, override, progress=progress, utterances=utts,
-                                backend=backend, windows=base.windows, kw_run=base.run, cross=cross))
+                                backend=backend, windows=base.windows, kw_run=base.run, cross=cross,
+                                speaker_norm=speaker_norm))
         if progress:
             r = results[-1]
             s = r.get("scores_int8", r["scores"])

@@ -133,6 +133,8 @@ def benchmark_accuracy(
     cross_data: Annotated[Optional[Path], typer.Option("--cross-data", help="A second corpus scored by every fold's models (e.g. ../shared/data/emodb).")] = None,
     cross_corpus: Annotated[str, typer.Option("--cross-corpus", help="Reader of --cross-data.")] = "emodb",
     egemaps: Annotated[bool, typer.Option("--egemaps/--no-egemaps", help="The eGeMAPS + LR reference row.")] = True,
+    speaker_norm: Annotated[bool, typer.Option("--speaker-norm", help="Add a fusion head on per-speaker standardised "
+                                               "embeddings (statistics from each speaker's own clips).")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
 ) -> None:
     """Leave-speakers-out accuracy on RAVDESS, float and int8 on TFLite-Micro, beside eGeMAPS + LR."""
@@ -148,7 +150,7 @@ def benchmark_accuracy(
         _bad_input(f"{cross_data}: no such folder (--cross-data)")
     try:
         result = run_benchmark(loaded, data, folds, cache, actors, epochs, not quiet, only_folds, backend,
-                               cross_corpus, cross_data, egemaps)
+                               cross_corpus, cross_data, egemaps, speaker_norm)
     except (ValueError, RuntimeError) as exc:
         _bad_input(str(exc))
     print_table(result)

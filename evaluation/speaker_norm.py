@@ -1,0 +1,33 @@
+"""Speaker-level standardisation of embeddings: the clip's embedding relative to its speaker's.
+
+``speaker_standardise(e, speakers)`` -> ``(e - mean_s) / std_s`` per dimension, with ``mean_s`` and
+``std_s`` over all rows of the same speaker (float32 [N, D]). A voice's own level, pitch range
+and timbre then drop out of the fusion head's input and what is left is how this clip departs
+from the speaker's usual delivery, which is what an emotion changes.
+
+The statistics of a test speaker come from that speaker's own clips, without labels; on the
+board they would be running statistics over the speaker's earlier decisions, which the
+firmware does not keep yet. ``edgeser benchmark accuracy --speaker-norm`` measures the gain
+(docs/accuracy.md); no recipe or device model uses it.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+EPSILON = 1e-3  # added to every std: a dimension constant over a speaker's clips stays finite
+
+
+def speaker_standardise(e: np.ndarray, speakers: Sequence[str]) -> np.ndarray:
+    """``e`` [N, D] standardised per speaker (mean 0, std ~1 over each speaker's rows)."""
+    e = np.asarray(e, np.float32)
+    speakers = np.asarray([str(s) for s in speakers])
+    if len(speakers) != len(e):
+        raise ValueError(f"{len(speakers)} speakers for {len(e)} embeddings")
+    out = np.empty_like(e)
+    for s in np.unique(speakers):
+        rows = speakers == s
+        out[rows] = (e[rows] - e[rows].mean(axis=0)) / (e[rows].std(axis=0) + EPSILON)
+    return out
