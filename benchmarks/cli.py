@@ -6,7 +6,7 @@ function with typer annotations so a test can mount it on a small typer app.
 Failures the user can fix (a file that is not a TFLite model, a float or uncompiled
 model on ``--backend edgetpu``, a missing Edge TPU runtime, a serial device that cannot
 be opened or sends no BENCH block) print one sentence naming the file or device on
-stderr and exit 1, before anything is written: ``--out`` is written only after every
+stderr and exit 2, before anything is written: ``--out`` is written only after every
 measurement succeeded, each file atomically, ``bench.json`` last.
 """
 
@@ -19,12 +19,14 @@ from typing import Annotated, List, Optional
 
 import typer
 
+from edgeser.exits import BAD_INPUT
+
 __all__ = ["bench"]
 
 
 def _fail(message: str) -> None:
     typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(1)
+    raise typer.Exit(BAD_INPUT)
 
 
 def bench(
@@ -102,11 +104,11 @@ def _bad_input(message: str) -> None:
     from rich.console import Console
 
     Console(stderr=True).print(f"[red]error:[/red] {message}", soft_wrap=True)
-    raise typer.Exit(1)
+    raise typer.Exit(BAD_INPUT)
 
 
 def _recipe_and_data(recipe: Path, data: Path):
-    """The recipe and the corpus folder, or one line naming what cannot be used (exit 1)."""
+    """The recipe and the corpus folder, or one line naming what cannot be used (exit 2)."""
     from edgeser.recipe import load_recipe
     from edgeser.settings import SettingsError
 

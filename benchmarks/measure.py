@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -100,6 +100,24 @@ def profile_ops(mf: ModelFile, backend: str, variant: str = "", warmup: int = 3,
     return out
 
 
+def interleaved_times(first: Callable[[], Any], second: Callable[[], Any], runs: int, warmup: int) -> tuple[np.ndarray, np.ndarray]:
+    """Milliseconds of ``first`` and ``second`` timed alternately ``runs`` times after ``warmup``
+    untimed rounds of both, so load drift on a shared machine hits both alike."""
+    for _ in range(max(0, warmup)):
+        first()
+        second()
+    a, b = np.empty(runs), np.empty(runs)
+    clock = time.perf_counter_ns
+    for i in range(runs):
+        t0 = clock()
+        first()
+        t1 = clock()
+        second()
+        t2 = clock()
+        a[i], b[i] = (t1 - t0) / 1e6, (t2 - t1) / 1e6
+    return a, b
+
+
 def compare_models(
     a: ModelFile,
     b: ModelFile,
@@ -116,19 +134,7 @@ def compare_models(
     for r in (ra, rb):
         ins, _ = make_inputs(r.input_specs(), features, features_source)
         r.set_inputs(ins)
-    for _ in range(max(0, warmup)):
-        ra.invoke()
-        rb.invoke()
-    ta = np.empty(runs)
-    tb = np.empty(runs)
-    clock = time.perf_counter_ns
-    for i in range(runs):
-        t0 = clock()
-        ra.invoke()
-        t1 = clock()
-        rb.invoke()
-        t2 = clock()
-        ta[i], tb[i] = (t1 - t0) / 1e6, (t2 - t1) / 1e6
+    ta, tb = interleaved_times(ra.invoke, rb.invoke, runs, warmup)
     sa, sb = LatencyStats.from_samples(ta), LatencyStats.from_samples(tb)
     return {
         "backend": backend,
@@ -312,20 +318,7 @@ def ensemble_cost(
         inputs, _ = make_inputs(runner.input_specs())
         runner.set_inputs(inputs)
         runners.append(runner)
-    for _ in range(max(0, warmup)):
-        for r in runners:
-            r.invoke()
-    single = np.empty(runs)
-    together = np.empty(runs)
-    clock = time.perf_counter_ns
-    for i in range(runs):
-        t0 = clock()
-        runners[0].invoke()
-        t1 = clock()
-        for r in runners:
-            r.invoke()
-        t2 = clock()
-        single[i], together[i] = (t1 - t0) / 1e6, (t2 - t1) / 1e6
+    single, together = interleaved_times(runners[0].invoke, lambda: [r.invoke() for r in runners], runs, warmup)
     s, e = LatencyStats.from_samples(single), LatencyStats.from_samples(together)
     flash = [len(m) for m in models]
     out: dict[str, Any] = {

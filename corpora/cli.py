@@ -11,6 +11,8 @@ from pathlib import Path
 
 import typer
 
+from edgeser.exits import BAD_INPUT
+
 app = typer.Typer(help="Corpora: statistics of a corpus on disk, and the synthetic demo corpus.", no_args_is_help=True)
 
 
@@ -34,7 +36,7 @@ def stats(
         result = read_corpus(corpus, root)
     except (CorpusLayoutError, KeyError) as exc:
         typer.echo(f"error: {exc.args[0] if isinstance(exc, KeyError) else exc}", err=True)
-        raise typer.Exit(2)
+        raise typer.Exit(BAD_INPUT)
     s = corpus_stats(corpus, result, folds=folds, seed=seed)
     if as_json:
         typer.echo(json.dumps(s.to_dict(), indent=2))
@@ -79,7 +81,7 @@ def demo(
                             keyword_repetitions=keyword_repetitions)
     except SettingsError as exc:
         typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2)
+        raise typer.Exit(BAD_INPUT)
     result = generate_demo(out, seed=seed, config=config)
     typer.echo(f"demo corpus: {result.utterances} utterances, {result.keywords} keyword clips, "
                f"{result.bytes / 1e6:.1f} MB in {result.seconds:.1f} s -> {out}")

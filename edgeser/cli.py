@@ -19,6 +19,7 @@ from edgeser.evaluation.cli import baseline, evaluate, explain, noise
 from edgeser.frontend.cli import features
 from edgeser.quantize.cli import check, compile_edgetpu, memory
 from edgeser.report import report
+from edgeser.exits import BAD_INPUT, FAILED, INTERRUPTED
 from edgeser.settings import SettingsError
 
 app = typer.Typer(
@@ -55,7 +56,7 @@ app.command(help="Latency of .tflite models on the host (LiteRT, TFLite-Micro), 
 
 @recipe_app.command("check")
 def recipe_check(path: Path = typer.Argument(..., help="Recipe YAML file.")) -> None:
-    """Validate a recipe and print it with its hash; exit 1 with the key's path when invalid."""
+    """Validate a recipe and print it with its hash; exit 2 with the key's path when invalid."""
     from edgeser.recipe import load_recipe
 
     console = Console()
@@ -63,7 +64,7 @@ def recipe_check(path: Path = typer.Argument(..., help="Recipe YAML file.")) -> 
         recipe = load_recipe(path)
     except SettingsError as exc:
         console.print(f"[red]invalid recipe:[/red] {exc}")
-        raise typer.Exit(1)
+        raise typer.Exit(BAD_INPUT)
     console.print(recipe.to_yaml(), end="")
     console.print(f"# recipe sha256: {recipe.sha256()}", soft_wrap=True)
 
@@ -80,25 +81,25 @@ def _run_folder(recipe_path: Path, out: Optional[Path], data: Optional[Path], fo
         recipe = load_recipe(recipe_path)
     except SettingsError as exc:
         console.print(f"[red]invalid recipe:[/red] {exc}")
-        raise typer.Exit(1)
+        raise typer.Exit(BAD_INPUT)
     if data is not None:
         if not data.is_dir():
             console.print(f"[red]{data}: no such corpus folder[/red]")
-            raise typer.Exit(1)
+            raise typer.Exit(BAD_INPUT)
         recipe = dataclasses.replace(recipe, data=dataclasses.replace(recipe.data, root=str(data.resolve())))
     try:
         return RunDir.create(out or Path("runs") / recipe.name, recipe, replace_recipe=force)
     except RunDirError as exc:
         console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(1)
+        raise typer.Exit(BAD_INPUT)
 
 
 def _run(run, stages) -> None:
-    """Run stages; bad input (a corpus, an audio file, a setting) ends with one clear line, exit 1."""
+    """Run stages; bad input (a corpus, an audio file, a setting) ends with one clear line, exit 2."""
     from edgeser.corpora.types import CorpusLayoutError
     from edgeser.corpora.audio import AudioError
     from edgeser.pipeline import PipelineError
-    from edgeser.rundir import RunDirError
+    from edgeser.rundir import RunDirError, RunLockedError
     from edgeser.stages import run_stages
 
     console = Console(stderr=True)
@@ -106,11 +107,14 @@ def _run(run, stages) -> None:
         run_stages(run, stages)
     except KeyboardInterrupt:
         console.print("[yellow]interrupted: run the same command again to resume[/yellow]")
-        raise typer.Exit(130)
+        raise typer.Exit(INTERRUPTED)
+    except RunLockedError as exc:
+        console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(FAILED)
     except (CorpusLayoutError, AudioError, PipelineError, RunDirError, SettingsError) as exc:
         console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
         console.print("(earlier stages' outputs are kept; fix the input and run the same command again)")
-        raise typer.Exit(1)
+        raise typer.Exit(BAD_INPUT)
 
 
 def _over_budget(run) -> None:
@@ -128,7 +132,7 @@ def _over_budget(run) -> None:
     if over:
         Console(stderr=True).print(f"[red]over budget:[/red] {'; '.join(over)} (recipe `budget:`); every output "
                                    "is written, see the summary and report", soft_wrap=True)
-        raise typer.Exit(1)
+        raise typer.Exit(FAILED)
 
 
 RECIPE_OPTION = typer.Option(Path("configs/demo.yaml"), "--recipe", "-r", help="Recipe YAML file.")
@@ -159,7 +163,7 @@ def quantize(run_dir: Path = typer.Argument(..., help="A run folder made by `edg
         run = RunDir.open(run_dir)
     except RunDirError as exc:
         Console(stderr=True).print(f"[red]{exc}[/red]")
-        raise typer.Exit(1)
+        raise typer.Exit(BAD_INPUT)
     missing = {s.name: run.stage_status(s.name) for s in TRAIN_STAGES if not run.stage_done(s.name)}
     if missing and run.recipe_changed:
         Console(stderr=True).print(
@@ -167,12 +171,12 @@ def quantize(run_dir: Path = typer.Argument(..., help="A run folder made by `edg
             f"{run.recipe_changed[:12]}, the file now hashes to {run.recipe_sha256[:12]}), so its models do not "
             f"belong to it; restore recipe.yaml, or retrain: edgeser train --recipe {run_dir}/recipe.yaml "
             f"--out {run_dir} --force[/red]", soft_wrap=True)
-        raise typer.Exit(1)
+        raise typer.Exit(BAD_INPUT)
     if missing:
         why = "; ".join(f"{name}: {reason}" for name, reason in missing.items())
         Console(stderr=True).print(f"[red]{run_dir}: the training stages are not done ({why}); "
                                    "run `edgeser train` first[/red]", soft_wrap=True)
-        raise typer.Exit(1)
+        raise typer.Exit(BAD_INPUT)
     _run(run, TRAIN_STAGES + QUANTIZE_STAGES)  # the done training stages are skipped
     _over_budget(run)
 
@@ -202,23 +206,23 @@ def tune(
         base = load_recipe(recipe)
         if not data.is_dir():
             console.print(f"[red]error:[/red] --data {data}: no such corpus folder")
-            raise typer.Exit(2)
+            raise typer.Exit(BAD_INPUT)
         base = dataclasses.replace(base, data=dataclasses.replace(base.data, root=str(data.resolve())))
         searched = load_space(space, base)
         settings = TuneSettings(trials=trials, folds=folds, seed=seed, address=address, cpus_per_trial=cpus_per_trial,
                                 actors=actors)
     except SettingsError as exc:
         console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
-        raise typer.Exit(1)
+        raise typer.Exit(BAD_INPUT)
     if out.exists() and not out.is_dir():
         console.print(f"[red]error:[/red] --out {out} is a file; it must be a folder")
-        raise typer.Exit(2)
+        raise typer.Exit(BAD_INPUT)
     try:
         import ray  # noqa: F401
         import optuna  # noqa: F401
     except ImportError as exc:
         console.print(f"[red]error:[/red] {exc.name} is not installed (make setup installs ray[tune] and optuna)")
-        raise typer.Exit(2)
+        raise typer.Exit(BAD_INPUT)
     found = run_search(base, data, searched, settings, out, echo=console.print)
     best = next((t for t in found if t.get("best")), None)
     typer.echo((out / "trials.md").read_text(), nl=False)
@@ -251,17 +255,17 @@ def demo(
 
 
 def main() -> None:
-    """The ``edgeser`` command. Exit codes: 0 success, 1 bad input or a failed check (over the
-    memory or latency budget, ops off the Edge TPU), 2 usage errors and missing optional tools,
-    130 interrupted. A run folder or recipe that cannot be
+    """The ``edgeser`` command. Exit codes (``edgeser.exits``): 0 success, 1 a failed check (over
+    the memory or latency budget, ops off the Edge TPU), 2 bad usage or input (and missing
+    optional tools), 130 interrupted. A run folder or recipe that cannot be
     used ends with one line naming it, never a traceback."""
-    from edgeser.rundir import RunDirError
+    from edgeser.rundir import RunDirError, RunLockedError
 
     try:
         app()
     except (RunDirError, SettingsError) as exc:
         Console(stderr=True).print(f"[red]error:[/red] {exc}", soft_wrap=True)
-        raise SystemExit(1) from None
+        raise SystemExit(FAILED if isinstance(exc, RunLockedError) else BAD_INPUT) from None
 
 
 if __name__ == "__main__":

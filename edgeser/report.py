@@ -27,6 +27,8 @@ from typing import Any, Callable, Optional, Sequence, Union
 
 import typer
 
+from edgeser.exits import BAD_INPUT
+
 REPORT_HTML = "report.html"
 REPORT_MD = "report.md"
 PAPER_BUDGET_BYTES = 1_800_000  # Mitsis et al. 2025: the whole application on the board
@@ -561,6 +563,6 @@ def report(run_dir: Path = typer.Argument(..., help="A run folder (runs/<name>/)
         html_path, md_path = build_report(run_dir)
     except ReportError as exc:
         Console(stderr=True).print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(1)
+        raise typer.Exit(BAD_INPUT)
     print(html_path)
     print(md_path)

@@ -38,6 +38,10 @@ class RunDirError(RuntimeError):
     """A run directory that cannot be used as asked (names the folder and why)."""
 
 
+class RunLockedError(RunDirError):
+    """Another process holds the run folder's lock: nothing is wrong with the input, try again later."""
+
+
 def stale_reason(manifest: dict[str, Any], relpath: str) -> str | None:
     """Why the recorded result ``relpath`` no longer describes the run, or None.
 
@@ -220,7 +224,7 @@ class RunDir:
         except BlockingIOError:
             holder = os.read(fd, 200).decode("utf-8", "replace").strip() or "another process"
             os.close(fd)
-            raise RunDirError(
+            raise RunLockedError(
                 f"{self.path}: another edgeser command is writing into this run folder ({holder}); "
                 "wait for it to finish, or use another --out folder"
             ) from None

@@ -20,12 +20,14 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+
+from edgeser.exits import BAD_INPUT
 from rich.console import Console
 
 
 def _fail(console: Console, message: str) -> None:
     console.print(f"[red]error:[/red] {message}")
-    raise typer.Exit(1)
+    raise typer.Exit(BAD_INPUT)
 
 
 def evaluate(
@@ -182,12 +184,12 @@ def baseline(
     console = Console(stderr=True)
     if not data.is_dir():
         console.print(f"[red]{data}: no such corpus folder[/red]")
-        raise typer.Exit(1)
+        raise typer.Exit(BAD_INPUT)
     try:
         result = run_baseline(corpus, data, folds, feature_set, cache, seed, progress=sys.stderr.isatty())
     except (BaselineError, CorpusLayoutError, KeyError, ValueError) as exc:
         console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(1)
+        raise typer.Exit(BAD_INPUT)
     print_table(result)
     if json_out is not None:
         write_json(json_out, result)
@@ -212,7 +214,7 @@ def explain(
         result = explain_clip(clip, run, out, method=method, backend=backend, share=share)
     except ExplainError as exc:
         console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(1)
+        raise typer.Exit(BAD_INPUT)
     for warning in result["warnings"]:
         console.print(f"[yellow]warning:[/yellow] {warning}", soft_wrap=True)
     table = Table(title=f"{clip.name}: predicted {result['predicted']} ({result['backend']}, {method})")

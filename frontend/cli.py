@@ -10,6 +10,8 @@ from typing import Annotated, List, Optional
 
 import typer
 
+from edgeser.exits import BAD_INPUT
+
 from edgeser.frontend.config import FrontendConfig
 
 __all__ = ["features", "load_frontend_config"]
@@ -54,7 +56,7 @@ def features(
         raise typer.BadParameter(str(exc)) from None
     if Path(out).exists() and not Path(out).is_dir():
         console.print(f"[red]error:[/red] --out {out} is a file; it must be a folder (made if missing)")
-        raise typer.Exit(code=2)
+        raise typer.Exit(code=BAD_INPUT)
     report = extract_to_dir(list(paths), config, Path(out), raw=raw, progress=True)
 
     kind = "uint16 raw" if raw else "int8"
@@ -66,4 +68,4 @@ def features(
             console.print(Text(f"  {path}: {reason}"), soft_wrap=True)
     if not report.written:
         console.print("[red]nothing was written[/red]")
-        raise typer.Exit(code=1)
+        raise typer.Exit(code=BAD_INPUT)

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
+
+from edgeser.exits import BAD_INPUT, FAILED
 from rich.console import Console
 
 
@@ -25,7 +27,7 @@ def _load_recipe(console: Console, recipe: Optional[Path]):
         return load_recipe(recipe)
     except (SettingsError, OSError) as exc:
         console.print(f"[red]invalid recipe {recipe}:[/red] {exc}")
-        raise typer.Exit(1)
+        raise typer.Exit(BAD_INPUT)
 
 
 def check(
@@ -36,7 +38,8 @@ def check(
         False, "--lenient", help="Apply only the letter of Coral's op table (allow MEAN/SUM over channels when z % 4 == 0)."
     ),
 ) -> None:
-    """Predict op by op which ops the Edge TPU compiler maps; exit 1 when anything falls back to the CPU."""
+    """Predict op by op which ops the Edge TPU compiler maps; exit 1 when anything falls back to the CPU
+    (2 when a file is not a readable model)."""
     from edgeser.quantize.edgetpu_check import NotATFLiteModel, check_model, format_table, summary_line
 
     console = Console()
@@ -57,8 +60,10 @@ def check(
             console.print(summary_line(report))
         for err in errors:
             console.print(f"[red]error:[/red] {err}")
-    if errors or any(not r.fully_mapped or r.frontend_problem for r in reports):
-        raise typer.Exit(1)
+    if errors:
+        raise typer.Exit(BAD_INPUT)
+    if any(not r.fully_mapped or r.frontend_problem for r in reports):
+        raise typer.Exit(FAILED)
 
 
 def memory(
@@ -83,7 +88,7 @@ def memory(
             return
     if not models:
         console.print("[red]error:[/red] give int8 .tflite files, or --link-map")
-        raise typer.Exit(2)
+        raise typer.Exit(BAD_INPUT)
     from edgeser.frontend import FrontendConfig
     from edgeser.quantize.edgetpu_check import NotATFLiteModel
     from edgeser.quantize.memory import ArenaError, format_memory_table, frontend_working_bytes, memory_report
@@ -101,13 +106,13 @@ def memory(
         )
     except (NotATFLiteModel, ArenaError) as exc:
         console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
-        raise typer.Exit(1)
+        raise typer.Exit(BAD_INPUT)
     if json_out:
         print(json.dumps(report.to_dict(), indent=2))
     else:
         console.print(format_memory_table(report))
     if report.over_budget:
-        raise typer.Exit(1)
+        raise typer.Exit(FAILED)
 
 
 def _memory_link_map(console: Console, link_map: Path, run_dir: Optional[Path], json_out: bool) -> None:
@@ -119,7 +124,7 @@ def _memory_link_map(console: Console, link_map: Path, run_dir: Optional[Path], 
         use = memory_use(*parse_link_map(link_map.read_text(encoding="utf-8", errors="replace")))
     except (OSError, ValueError) as exc:
         console.print(f"[red]error:[/red] {link_map}: {exc}")
-        raise typer.Exit(1)
+        raise typer.Exit(BAD_INPUT)
     doc = {"link_map": str(link_map), "memories": to_json(use)}
     if json_out:
         print(json.dumps(doc, indent=2))
@@ -130,12 +135,12 @@ def _memory_link_map(console: Console, link_map: Path, run_dir: Optional[Path], 
             RunDir.open(run_dir).write_json("link_map.json", doc, "firmware")
         except RunDirError as exc:
             console.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(1)
+            raise typer.Exit(BAD_INPUT)
         console.print(f"recorded in {run_dir / 'link_map.json'}")
     over = [m.memory for m in use.values() if m.used > m.size]
     if over:
         console.print(f"[red]error:[/red] {', '.join(over)} overflowed")
-        raise typer.Exit(1)
+        raise typer.Exit(FAILED)
 
 
 def compile_edgetpu(
@@ -153,14 +158,14 @@ def compile_edgetpu(
     console = Console()
     if bool(models) == (run_dir is not None):
         Console(stderr=True).print("[red]error:[/red] give MODEL.tflite files or --run RUN (one of the two)")
-        raise typer.Exit(2)
+        raise typer.Exit(BAD_INPUT)
     if find_compiler() is None:
         Console(stderr=True).print(missing_compiler_message(), soft_wrap=True)
-        raise typer.Exit(2)
+        raise typer.Exit(BAD_INPUT)
     result = compile_run(RunDir.open(run_dir)) if run_dir is not None else compile_models(models, out_dir)
     if json_out:
         print(json.dumps(result.log.to_dict(), indent=2))
     else:
         console.print(result.output)
     if result.returncode != 0 or not result.log.success or any(not m.fully_mapped for m in result.log.models):
-        raise typer.Exit(1)
+        raise typer.Exit(FAILED)

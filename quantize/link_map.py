@@ -174,7 +174,8 @@ def to_json(use: dict[str, MemoryUse]) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``link_map.py MAP [--json OUT]``: print the table; exit 1 when a memory overflows."""
+    """``link_map.py MAP [--json OUT]``: print the table; exit 1 when a memory overflows, 2 when the
+    map cannot be read (``edgeser.exits``' convention; this file runs without the package)."""
     import argparse
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -186,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
             use = memory_use(*parse_link_map(f.read()))
     except (OSError, ValueError) as e:
         print(f"error: {args.map}: {e}", file=sys.stderr)
-        return 1
+        return 2
     print(format_table(use))
     if args.json:
         folder = os.path.dirname(os.path.abspath(args.json))

@@ -163,7 +163,7 @@ def test_cli_refuses_a_missing_folder(tmp_path):
     from edgeser.cli import app
 
     result = CliRunner().invoke(app, ["benchmark", "accuracy", "--data", str(tmp_path / "nowhere")])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "no such folder" in " ".join(result.output.split())
 
 

@@ -200,22 +200,22 @@ def _check(case: Case, args: list[str], out_dir: Path | None = None):
 
 # ---------------------------------------------------------------- recipes
 RECIPE_CASES = [
-    ("empty", 1, "the recipe is empty"),
-    ("non_utf8", 1, "not UTF-8 text"),
-    ("duplicate", 1, "duplicate key (lines 2 and 3)"),
-    ("inf_clip", 1, "data.clip_seconds: must be a finite number"),
-    ("nan_lr", 1, "learning_rate: must be a finite number"),
-    ("huge_seed", 1, "seed: 99999999999 is out of range"),
-    ("zero_heads", 1, "num_heads: must be positive"),
-    ("many_channels", 1, "num_channels: 100000"),
-    ("unknown_key", 1, "frontend.num_chanels: unknown key"),
-    ("wrong_type", 1, "seed: expected int"),
-    ("list", 1, "must be a mapping"),
-    ("no_name", 1, "name: required key is missing"),
-    ("slash_name", 1, "name: must be a non-empty folder name"),
-    ("bad_yaml", 1, "not valid YAML"),
-    ("huge_clip", 1, "clip_seconds: must be in (0, 60]"),
-    ("zero_subsample", 1, "subsample"),
+    ("empty", 2, "the recipe is empty"),
+    ("non_utf8", 2, "not UTF-8 text"),
+    ("duplicate", 2, "duplicate key (lines 2 and 3)"),
+    ("inf_clip", 2, "data.clip_seconds: must be a finite number"),
+    ("nan_lr", 2, "learning_rate: must be a finite number"),
+    ("huge_seed", 2, "seed: 99999999999 is out of range"),
+    ("zero_heads", 2, "num_heads: must be positive"),
+    ("many_channels", 2, "num_channels: 100000"),
+    ("unknown_key", 2, "frontend.num_chanels: unknown key"),
+    ("wrong_type", 2, "seed: expected int"),
+    ("list", 2, "must be a mapping"),
+    ("no_name", 2, "name: required key is missing"),
+    ("slash_name", 2, "name: must be a non-empty folder name"),
+    ("bad_yaml", 2, "not valid YAML"),
+    ("huge_clip", 2, "clip_seconds: must be in (0, 60]"),
+    ("zero_subsample", 2, "subsample"),
     ("exponent", 0, "memory_bytes: 1500000"),
 ]
 
@@ -227,10 +227,10 @@ def test_recipe_check(inputs, name, code, says):
 
 
 def test_recipe_given_as_a_folder_or_missing(inputs, tmp_path):
-    _check(Case("folder", 1, "is a folder, not a recipe file"), ["recipe", "check", str(tmp_path)])
-    _check(Case("missing", 1, "recipe file not found"), ["recipe", "check", str(tmp_path / "nope.yaml")])
+    _check(Case("folder", 2, "is a folder, not a recipe file"), ["recipe", "check", str(tmp_path)])
+    _check(Case("missing", 2, "recipe file not found"), ["recipe", "check", str(tmp_path / "nope.yaml")])
     out = tmp_path / "run"
-    _check(Case("train", 1, "duplicate key"),
+    _check(Case("train", 2, "duplicate key"),
            ["train", "--recipe", str(inputs["recipes"]["duplicate"]), "--out", str(out)])
     assert not out.exists()  # refused before anything was made
 
@@ -246,7 +246,7 @@ AUDIO_CASES = [
 @pytest.mark.parametrize("name,says", AUDIO_CASES, ids=[c[0] for c in AUDIO_CASES])
 def test_features_refuse_bad_audio(inputs, tmp_path, name, says):
     out = tmp_path / "feat"
-    result = _check(Case(name, 1, "nothing was written"), ["features", str(inputs["audio"][name]),
+    result = _check(Case(name, 2, "nothing was written"), ["features", str(inputs["audio"][name]),
                                                                        "--preset", "micro_speech", "--out", str(out)], out)
     if says:
         assert says in " ".join(result.output.split())
@@ -283,12 +283,12 @@ MODEL_CASES = [
 def test_memory_refuses_bad_models(inputs, name, says):
     path = inputs["models"][name]
     expected = {"empty": "not a TensorFlow Lite model"}.get(name, says)
-    _check(Case(name, 1, expected), ["memory", str(path)])
+    _check(Case(name, 2, expected), ["memory", str(path)])
 
 
 @pytest.mark.parametrize("name", ["empty", "text", "truncated", "folder"])
 def test_check_refuses_bad_models(inputs, name):
-    _check(Case(name, 1, inputs["models"][name].name), ["check", str(inputs["models"][name])])
+    _check(Case(name, 2, inputs["models"][name].name), ["check", str(inputs["models"][name])])
 
 
 # ---------------------------------------------------------------- corpora
@@ -345,10 +345,10 @@ def test_hostile_labels_make_headers_that_compile(tmp_path):
 # ---------------------------------------------------------------- run folders
 def test_run_folder_bad_shapes(inputs, tmp_path):
     run = inputs["run"]
-    _check(Case("not_a_folder", 1, "not a run folder"), ["quantize", str(tmp_path / "nope")])
+    _check(Case("not_a_folder", 2, "not a run folder"), ["quantize", str(tmp_path / "nope")])
     empty = tmp_path / "empty"
     empty.mkdir()
-    _check(Case("empty", 1, "not a run folder"), ["quantize", str(empty)])
+    _check(Case("empty", 2, "not a run folder"), ["quantize", str(empty)])
     for name, manifest in (("corrupt", "{garbage"), ("foreign", "[1, 2, 3]")):
         bad = tmp_path / name
         shutil.copytree(run, bad)
@@ -356,23 +356,23 @@ def test_run_folder_bad_shapes(inputs, tmp_path):
         for cmd in (["quantize", str(bad)], ["evaluate", str(bad), "--corpus", "demo", "--data", str(bad / "corpus")],
                     ["memory", "--link-map", str(bad / "manifest.json")]):
             says = "mv " if cmd[0] != "memory" else "not a GNU ld link map"
-            _check(Case(f"{name}:{cmd[0]}", 1, says), cmd)
+            _check(Case(f"{name}:{cmd[0]}", 2, says), cmd)
     edited = tmp_path / "edited"
     shutil.copytree(run, edited)
     text = (edited / "recipe.yaml").read_text().replace("seed: 0", "seed: 7")
     (edited / "recipe.yaml").write_text(text)
-    _check(Case("edited", 1, "recipe.yaml changed after training"), ["quantize", str(edited)])
+    _check(Case("edited", 2, "recipe.yaml changed after training"), ["quantize", str(edited)])
     broken = tmp_path / "broken_recipe"
     shutil.copytree(run, broken)
     (broken / "recipe.yaml").write_text("name: x\nseed: 1\nseed: 2\n")
-    _check(Case("broken_recipe", 1, "is not a valid recipe"), ["quantize", str(broken)])
+    _check(Case("broken_recipe", 2, "is not a valid recipe"), ["quantize", str(broken)])
 
 
 def test_tampered_output_is_named_and_redone(inputs, tmp_path):
     run = tmp_path / "run"
     shutil.copytree(inputs["run"], run)
     (run / "labels.json").write_text((run / "labels.json").read_text() + " ")
-    _check(Case("tampered_training", 1, "labels.json changed since the stage wrote it"),
+    _check(Case("tampered_training", 2, "labels.json changed since the stage wrote it"),
            ["quantize", str(run)])
     run2 = tmp_path / "run2"
     shutil.copytree(inputs["run"], run2)
@@ -429,12 +429,12 @@ def test_outputs_follow_the_umask(tmp_path):
 
 def test_explain_refuses_silence_and_warns_on_short_clips(inputs, tmp_path):
     audio, run = inputs["audio"], inputs["run"]
-    _check(Case("silence", 1, "silent (RMS"), ["explain", str(audio["silence"]), "--run", str(run),
+    _check(Case("silence", 2, "silent (RMS"), ["explain", str(audio["silence"]), "--run", str(run),
                                                             "--out", str(tmp_path / "e1")])
     _check(Case("short", 0, "the clip is 0.05 s long"),
            ["explain", str(audio["short"]), "--run", str(run), "--out", str(tmp_path / "e2")])
     assert json.loads((tmp_path / "e2" / "explain.json").read_text())["warnings"]
-    _check(Case("text", 1, "text.wav"), ["explain", str(audio["text"]), "--run", str(run),
+    _check(Case("text", 2, "text.wav"), ["explain", str(audio["text"]), "--run", str(run),
                                                       "--out", str(tmp_path / "e3")])
 
 

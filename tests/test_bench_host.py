@@ -171,7 +171,7 @@ def test_bad_inputs_one_sentence_nonzero_nothing_written(models, cli, tmp_path, 
     subs = {k: str(v) for k, v in models.items()} | {"dir": str(tmp_path)}
     out = tmp_path / "out"
     res = CliRunner().invoke(cli, ["bench", *[a.format(**subs) for a in args], "--out", str(out)])
-    assert res.exit_code == 1
+    assert res.exit_code == 2
     err = res.stderr.strip()
     assert err.startswith("error: ") and needle.format(**subs) in err
     assert err.count("\n") == 0 and err.endswith(".")
@@ -185,7 +185,7 @@ def test_edgetpu_runtime_absent_is_one_sentence(models, cli, tmp_path):
     if ok:
         pytest.skip("an Edge TPU is attached here; the absent-runtime message cannot be shown")
     res = CliRunner().invoke(cli, ["bench", str(models["compiled"]), "-b", "edgetpu", "--out", str(tmp_path / "o")])
-    assert res.exit_code == 1
+    assert res.exit_code == 2
     assert "edgetpu backend cannot run here" in res.stderr and "libedgetpu.so.1" in res.stderr
     assert res.stderr.strip().count("\n") == 0
     assert not (tmp_path / "o").exists()

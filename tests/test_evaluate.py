@@ -89,7 +89,7 @@ def test_cli_prints_json_and_table(tiny_run, small_corpus):
     assert table.exit_code == 0, table.output
     assert "acoustic-only" in table.stdout and "fusion" in table.stdout and "boredom 2" in table.stdout
     bad = runner.invoke(app, ["evaluate", str(small_corpus), "--corpus", "demo", "--data", str(small_corpus)])
-    assert bad.exit_code == 1 and "not a run folder" in bad.output
+    assert bad.exit_code == 2 and "not a run folder" in bad.output
 
 
 @pytest.mark.parametrize("backend, models", [("keras", ("acoustic", "keyword", "fusion")), ("tflm", ("acoustic", "fusion"))])

@@ -154,14 +154,14 @@ def test_cli_forms_are_exclusive(tiny_run, corpora):
     app.command("unused")(lambda: None)
     runner = CliRunner()
     neither = runner.invoke(app, ["evaluate", "--corpus", "demo", "--data", str(a)])
-    assert neither.exit_code == 1 and "give RUN_DIR" in neither.output
+    assert neither.exit_code == 2 and "give RUN_DIR" in neither.output
     both = runner.invoke(app, ["evaluate", str(tiny_run), "--train-corpus", "generic", "--train-data", str(a),
                                "--test-corpus", "generic", "--test-data", str(b)])
-    assert both.exit_code == 1 and "not both" in both.output
+    assert both.exit_code == 2 and "not both" in both.output
     missing = runner.invoke(app, ["evaluate", "--train-corpus", "generic", "--train-data", str(a)])
-    assert missing.exit_code == 1 and "--test-corpus, --test-data" in missing.output
+    assert missing.exit_code == 2 and "--test-corpus, --test-data" in missing.output
     run_form = runner.invoke(app, ["evaluate", str(tiny_run), "--corpus", "demo"])
-    assert run_form.exit_code == 1 and "needs --data" in run_form.output
+    assert run_form.exit_code == 2 and "needs --data" in run_form.output
     mixed = runner.invoke(app, ["evaluate", str(tiny_run), "--corpus", "demo", "--data", str(a), "--folds", "3",
                                 "--test-data", str(b)])
-    assert mixed.exit_code == 1 and "--test-data" in mixed.output and "cross-corpus form" in mixed.output
+    assert mixed.exit_code == 2 and "--test-data" in mixed.output and "cross-corpus form" in mixed.output

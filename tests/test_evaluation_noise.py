@@ -183,9 +183,9 @@ def test_cli_reports_bad_arguments(run_copy, eight_clips):
     runner = CliRunner()
     base = ["noise", str(run_copy), "--corpus", "generic", "--data", str(eight_clips)]
     bad_kind = runner.invoke(app, base + ["--kinds", "white,purple"])
-    assert bad_kind.exit_code == 1 and "unknown noise kind" in bad_kind.output and "purple" in bad_kind.output
+    assert bad_kind.exit_code == 2 and "unknown noise kind" in bad_kind.output and "purple" in bad_kind.output
     no_snr = runner.invoke(app, base + ["--snr", "clean"])
-    assert no_snr.exit_code == 1 and "empty" in no_snr.output
+    assert no_snr.exit_code == 2 and "empty" in no_snr.output
     ok = runner.invoke(app, base + ["--snr", "10", "--kinds", "white", "--limit", "4", "--json"])
     assert ok.exit_code == 0, ok.output
     doc = json.loads(ok.stdout)

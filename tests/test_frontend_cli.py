@@ -81,13 +81,13 @@ def test_features_raw_uint16_with_recipe(tmp_path, inputs):
     assert np.array_equal(arr, compute_raw(_clip(1), config))
 
 
-def test_nothing_written_exits_1(tmp_path, inputs):
+def test_nothing_written_is_bad_input(tmp_path, inputs):
     result = CliRunner().invoke(
         _app(),
         ["features", str(inputs["broken"]), str(inputs["empty"]), "--preset", "micro_speech",
          "--out", str(tmp_path / "none")],
     )
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "broken.wav" in result.output and "empty.wav" in result.output
 
 

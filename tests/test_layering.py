@@ -18,7 +18,7 @@ PACKAGES = {"edgeser": "edgeser", "frontend": "edgeser.frontend", "corpora": "ed
 # (layer, module or package prefix); the longest matching prefix wins
 LAYERS = [
     (0, "edgeser.settings"), (0, "edgeser.atomic"), (0, "edgeser.strict_yaml"), (0, "edgeser.c_strings"),
-    (0, "edgeser.metrics"), (0, "edgeser.dimensional"), (0, "edgeser.tflite_file"),
+    (0, "edgeser.metrics"), (0, "edgeser.dimensional"), (0, "edgeser.tflite_file"), (0, "edgeser.exits"),
     (1, "edgeser.corpora"),
     (2, "edgeser.frontend"), (2, "edgeser.datasets"),
     (3, "edgeser.models"),

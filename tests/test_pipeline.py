@@ -86,7 +86,7 @@ def test_rerun_resumes_and_redoes_only_what_changed(private_run, repo_root):
 
 def test_a_different_recipe_in_the_same_folder_is_refused(tiny_run, repo_root):
     result = CliRunner().invoke(app, ["train", "--recipe", str(repo_root / "configs/demo.yaml"), "--out", str(tiny_run)])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "different recipe" in " ".join(result.output.split())
 
 
@@ -117,7 +117,7 @@ def test_a_wrong_corpus_folder_ends_with_one_clear_error(tmp_path, repo_root):
     empty.mkdir()
     recipe = str(repo_root / "configs/ravdess.yaml")
     result = CliRunner().invoke(app, ["train", "--recipe", recipe, "--data", str(empty), "--out", str(tmp_path / "run")])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     text = " ".join(result.output.split())
     assert "does not hold a RAVDESS corpus" in text and "Traceback" not in text
     run = RunDir.open(tmp_path / "run")

@@ -177,7 +177,7 @@ def test_cli_exit_status(tmp_path: Path, good_conv):
     assert ok.exit_code == 0, ok.output
     assert json.loads(ok.output)["reports"][0]["fraction_mapped"] == 1.0
     bad = runner.invoke(app, ["check", str(good), str(junk)])
-    assert bad.exit_code == 1
+    assert bad.exit_code == 2
     assert "junk.tflite is not a TensorFlow Lite model" in " ".join(bad.output.split())
 
 

@@ -240,7 +240,7 @@ def test_memory_cli(tiny_int8, tmp_path):
     junk = tmp_path / "junk.tflite"
     junk.write_text("nope")
     bad = CliRunner().invoke(app, ["memory", str(junk)])
-    assert bad.exit_code == 1 and "junk.tflite is not a TensorFlow Lite model" in " ".join(bad.output.split())
+    assert bad.exit_code == 2 and "junk.tflite is not a TensorFlow Lite model" in " ".join(bad.output.split())
 
 
 def test_make_compile_edgetpu_compiles_a_run_or_says_how_to_get_the_compiler(private_run, tmp_path, monkeypatch):

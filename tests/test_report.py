@@ -190,7 +190,7 @@ def test_command_prints_both_paths(tmp_path):
     result = CliRunner().invoke(app, [str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert result.output.split() == [str(tmp_path / "report.html"), str(tmp_path / "report.md")]
-    assert CliRunner().invoke(app, [str(tmp_path / "nope")]).exit_code == 1
+    assert CliRunner().invoke(app, [str(tmp_path / "nope")]).exit_code == 2
 
 
 def test_a_commands_markdown_table_is_shown_as_a_table(tmp_path):

@@ -83,7 +83,7 @@ def test_cli_refuses_a_bad_space_before_starting_ray(tmp_path):
     space.write_text("params:\n  acoustic.num_heads: {choice: [0]}\n")
     result = CliRunner().invoke(app, ["tune", "--recipe", str(REPO / "configs/demo.yaml"), "--data", str(tmp_path),
                                       "--space", str(space), "--out", str(tmp_path / "out")])
-    assert result.exit_code == 1 and "acoustic.num_heads" in result.output
+    assert result.exit_code == 2 and "acoustic.num_heads" in result.output
     assert not (tmp_path / "out").exists()
 
 
