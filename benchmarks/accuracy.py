@@ -196,10 +196,11 @@ def run_fold(recipe, labels, x, y, kw_emb, fold, settings_override=None, progres
     ``backend="tflm"`` adds ``scores_int8`` (acoustic-only and fusion, full int8 on
     TFLite-Micro; needs ``windows`` [N, K, Tk, C] and ``kw_run``, the run of the keyword
     model). ``cross`` adds ``cross`` (float, and int8 with tflm): scores on a second corpus.
-    ``speaker_norm`` adds the model ``fusion_speaker``: a second fusion head on the same frozen
-    embeddings standardised per speaker (:mod:`edgeser.evaluation.speaker_norm`; a test
-    speaker's statistics come from that speaker's test clips; int8: the int8 models'
-    dequantised embeddings standardised, then the head in int8 on TFLite-Micro).
+    ``speaker_norm`` adds the models ``fusion_speaker`` and ``fusion_speaker_running``: a second
+    fusion head on the same frozen embeddings standardised per speaker
+    (:mod:`edgeser.evaluation.speaker_norm`), a test speaker's statistics coming from all of that
+    speaker's test clips, or (running) clip by clip from the earlier ones and the training
+    set's; int8: the int8 models' dequantised embeddings standardised, then the head in int8.
     """
     from edgeser.metrics import score
     from edgeser.models.ensemble import softmax
@@ -237,7 +238,7 @@ def run_fold(recipe, labels, x, y, kw_emb, fold, settings_override=None, progres
         if speakers is None:
             raise ValueError("speaker_norm needs the clips' utterances (their speakers)")
         head = speaker_fusion_head(recipe, fusion_cfg, emb, kw_emb, targets, y, speakers, tr, va, progress)
-        logits["fusion_speaker"] = head(emb[te], kw_emb[te], speakers[te])
+        logits |= head.float_logits(emb[te], kw_emb[te], speakers[te])
     scores = {name: score(y[te], v.argmax(-1), classes).to_dict() for name, v in logits.items()}
     options, _ = fusion_extras(recipe, fusion_cfg, emb, kw_emb, targets, {"train": tr, "val": va, "test": te}, fusion,
                                utterances, recipe.seed)
@@ -268,7 +269,7 @@ def run_fold(recipe, labels, x, y, kw_emb, fold, settings_override=None, progres
             head.quantise(recipe.seed)
         int8 = predictors["int8"](x[te], windows[te], kw_emb[te])
         if speaker_norm:
-            int8["fusion_speaker"] = head.int8(predictors["int8"].tflite, x[te], windows[te], speakers[te])
+            int8 |= head.int8_logits(predictors["int8"].tflite, x[te], windows[te], speakers[te])
         result["scores_int8"] = {name: score(y[te], v.argmax(-1), classes).to_dict() for name, v in int8.items()}
     if cross is not None:
         result["cross"] = {}
@@ -276,10 +277,10 @@ def run_fold(recipe, labels, x, y, kw_emb, fold, settings_override=None, progres
         for kind, predict in predictors.items():
             out = predict(cross.side.x, cross.side.windows, cross.side.kw_emb)
             if speaker_norm and kind == "float":
-                out["fusion_speaker"] = head(logits_of(models.embedding, cross.side.x.astype(np.float32)),
-                                             cross.side.kw_emb, cross_speakers)
+                out |= head.float_logits(logits_of(models.embedding, cross.side.x.astype(np.float32)),
+                                         cross.side.kw_emb, cross_speakers)
             elif speaker_norm:
-                out["fusion_speaker"] = head.int8(predict.tflite, cross.side.x, cross.side.windows, cross_speakers)
+                out |= head.int8_logits(predict.tflite, cross.side.x, cross.side.windows, cross_speakers)
             result["cross"][kind] = {
                 name: score(cross.side.y, folds_lib.restrict_to(v, labels["emotions"], cross.labels).argmax(-1),
                             len(cross.labels)).to_dict()
@@ -291,38 +292,55 @@ def run_fold(recipe, labels, x, y, kw_emb, fold, settings_override=None, progres
 
 class SpeakerFusionHead:
     """A fusion head on per-speaker standardised [acoustic, keyword] embeddings
-    (``evaluation.speaker_norm``), float and int8 (:meth:`quantise`, then :meth:`int8`)."""
+    (``evaluation.speaker_norm``), float and int8 (:meth:`quantise`, then :meth:`int8_logits`).
 
-    def __init__(self, model, train_inputs: list[np.ndarray]):
+    ``running=False``: a speaker's statistics over all of that speaker's clips given;
+    ``running=True``: as a board would have them, from the speaker's earlier clips blended
+    with the training set's statistics (``speaker_norm.running_standardise``)."""
+
+    def __init__(self, model, train_inputs: list[np.ndarray], prior_mean: np.ndarray, prior_var: np.ndarray,
+                 seed: int):
         self.model, self.train_inputs, self.tflite = model, train_inputs, None
+        self.prior_mean, self.prior_var, self.seed = prior_mean, prior_var, seed
 
-    def __call__(self, emb: np.ndarray, kw_emb: np.ndarray, speakers) -> np.ndarray:
-        """Float logits of clips given their float embeddings and speakers (the statistics come from these clips)."""
-        from edgeser.evaluation.speaker_norm import speaker_standardise
+    def standardise(self, emb: np.ndarray, kw_emb: np.ndarray, speakers, running: bool) -> list[np.ndarray]:
+        from edgeser.evaluation.speaker_norm import running_standardise, speaker_standardise
+
+        e = np.concatenate([emb, kw_emb], axis=1)
+        z = (running_standardise(e, speakers, self.prior_mean, self.prior_var, seed=self.seed) if running
+             else speaker_standardise(e, speakers))
+        return [z[:, :emb.shape[1]], z[:, emb.shape[1]:]]
+
+    def __call__(self, emb: np.ndarray, kw_emb: np.ndarray, speakers, running: bool = False) -> np.ndarray:
+        """Float logits of clips given their float embeddings and speakers."""
         from edgeser.models.training import logits_of
 
-        ea = emb.shape[1]
-        z = speaker_standardise(np.concatenate([emb, kw_emb], axis=1), speakers)
-        return logits_of(self.model, [z[:, :ea], z[:, ea:]])
+        return logits_of(self.model, self.standardise(emb, kw_emb, speakers, running))
 
     def quantise(self, seed: int) -> None:
         from edgeser.quantize.convert import quantize_keras_model, representative_examples
 
         self.tflite = quantize_keras_model(self.model, representative_examples(self.train_inputs, seed))
 
-    def int8(self, device_models: dict[str, bytes], x: np.ndarray, windows: np.ndarray, speakers) -> np.ndarray:
-        """Dequantised int8 logits: the int8 acoustic and keyword models' dequantised embeddings
-        (the keyword ones averaged over the clip's windows), standardised per speaker, then the
-        int8 head, all on TFLite-Micro."""
+    def int8_logits(self, device_models: dict[str, bytes], x: np.ndarray, windows: np.ndarray,
+                    speakers) -> dict[str, np.ndarray]:
+        """Dequantised int8 logits of ``fusion_speaker`` and ``fusion_speaker_running``: the int8
+        acoustic and keyword models' dequantised embeddings (the keyword ones averaged over the
+        clip's windows), standardised per speaker, then the int8 head, all on TFLite-Micro."""
         from edgeser.evaluation.int8 import Int8Model
-        from edgeser.evaluation.speaker_norm import speaker_standardise
 
         n, k = windows.shape[:2]
         emb = Int8Model(device_models["acoustic"]).from_features(x)
         kw = Int8Model(device_models["keyword"]).from_features(windows.reshape(n * k, *windows.shape[2:]))
-        ea = emb.shape[1]
-        z = speaker_standardise(np.concatenate([emb, kw.reshape(n, k, -1).mean(axis=1)], axis=1), speakers)
-        return Int8Model(self.tflite)(z[:, :ea], z[:, ea:])[0]
+        kw, head = kw.reshape(n, k, -1).mean(axis=1), Int8Model(self.tflite)
+        return {name: head(*self.standardise(emb, kw, speakers, running))[0] for running, name in SPEAKER_MODELS}
+
+    def float_logits(self, emb: np.ndarray, kw_emb: np.ndarray, speakers) -> dict[str, np.ndarray]:
+        """Float logits of ``fusion_speaker`` and ``fusion_speaker_running``."""
+        return {name: self(emb, kw_emb, speakers, running) for running, name in SPEAKER_MODELS}
+
+
+SPEAKER_MODELS = ((False, "fusion_speaker"), (True, "fusion_speaker_running"))
 
 
 def speaker_fusion_head(recipe, fusion_cfg, emb, kw_emb, targets, y, speakers, tr, va, progress) -> SpeakerFusionHead:
@@ -331,10 +349,11 @@ def speaker_fusion_head(recipe, fusion_cfg, emb, kw_emb, targets, y, speakers, t
     from edgeser.train_options import train_fusion
 
     ea = emb.shape[1]
-    z = speaker_standardise(np.concatenate([emb, kw_emb], axis=1), speakers)
+    e = np.concatenate([emb, kw_emb], axis=1)
+    z = speaker_standardise(e, speakers)
     model, _ = train_fusion(recipe, fusion_cfg, (z[tr, :ea], z[tr, ea:], targets[tr]), (z[va, :ea], z[va, ea:], y[va]),
                             recipe.seed, description="fusion (speaker-normalised)", progress=progress)
-    return SpeakerFusionHead(model, [z[tr, :ea], z[tr, ea:]])
+    return SpeakerFusionHead(model, [z[tr, :ea], z[tr, ea:]], e[tr].mean(axis=0), e[tr].var(axis=0), recipe.seed)
 
 
 def _mean_std(values) -> dict[str, float]:

@@ -31,3 +31,27 @@ def speaker_standardise(e: np.ndarray, speakers: Sequence[str]) -> np.ndarray:
         rows = speakers == s
         out[rows] = (e[rows] - e[rows].mean(axis=0)) / (e[rows].std(axis=0) + EPSILON)
     return out
+
+
+def running_standardise(e: np.ndarray, speakers: Sequence[str], prior_mean: np.ndarray, prior_var: np.ndarray,
+                        prior_weight: float = 10.0, seed: int = 0) -> np.ndarray:
+    """What a board would compute, clip by clip: each speaker's clips in a seeded random order,
+    each standardised with the statistics of that speaker's *earlier* clips blended with a prior
+    (the training set's mean and variance per dimension, worth ``prior_weight`` clips), so the
+    first clip of a speaker sees the prior alone. float32 [N, D] in the rows' original order."""
+    e = np.asarray(e, np.float64)
+    speakers = np.asarray([str(s) for s in speakers])
+    if len(speakers) != len(e):
+        raise ValueError(f"{len(speakers)} speakers for {len(e)} embeddings")
+    mean0, var0 = np.asarray(prior_mean, np.float64), np.asarray(prior_var, np.float64)
+    rng = np.random.default_rng(seed)
+    out = np.empty(e.shape, np.float32)
+    for s in np.unique(speakers):
+        total, squares = prior_weight * mean0, prior_weight * (var0 + mean0 ** 2)
+        weight = prior_weight
+        for i in rng.permutation(np.flatnonzero(speakers == s)):
+            mean = total / weight
+            var = np.maximum(squares / weight - mean ** 2, 0.0)
+            out[i] = (e[i] - mean) / (np.sqrt(var) + EPSILON)
+            total, squares, weight = total + e[i], squares + e[i] ** 2, weight + 1.0
+    return out

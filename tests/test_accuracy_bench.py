@@ -65,7 +65,7 @@ def test_two_folds_on_six_actors_one_epoch(ravdess, tmp_path, repo_root):
     kw_emb = np.random.default_rng(0).normal(size=(len(utts), 16)).astype(np.float32)  # no keyword model needed
 
     folds = accuracy.make_folds(utts, 2, seed=0)
-    MODELS = ("acoustic", "keyword", "fusion", "fusion_speaker")  # the last: --speaker-norm
+    MODELS = ("acoustic", "keyword", "fusion", "fusion_speaker", "fusion_speaker_running")  # the last two: --speaker-norm
     results = []
     for fold in folds:
         train, val, test = (_speakers(utts, p) for p in (fold.train, fold.val, fold.test))
