@@ -224,3 +224,33 @@ def benchmark_run(
         _fail(str(exc))
     typer.echo((run.path / "bench.md").read_text(), nl=False)
     typer.echo(f"written: {run.path / 'bench.json'}, {run.path / 'bench.md'}")
+
+
+@benchmark_app.command("mltk-frontend")
+def benchmark_mltk_frontend(
+    data: Annotated[Path, typer.Option("--data", help=DATA_HELP)] = Path("../shared/data/ravdess"),
+    clips: Annotated[int, typer.Option("--clips", help="How many clips, spread evenly over the corpus.")] = 40,
+    recipe: Annotated[Path, typer.Option("--recipe", help="Its frontend is compared too.")] = Path("configs/ravdess.yaml"),
+    json_path: Annotated[Path, typer.Option("--json", help="Output JSON.")] = Path("runs/bench/mltk_frontend.json"),
+) -> None:
+    """Silicon Labs MLTK's AudioFeatureGenerator vs edgeser's MicroFrontend on real clips (needs silabs-mltk)."""
+    from edgeser import atomic
+    from edgeser.benchmarks.mltk_frontend import MltkMissing, compare, generator_class, print_table
+    from edgeser.corpora import read_corpus
+    from edgeser.frontend.config import PRESETS
+
+    try:
+        generator_class()
+    except MltkMissing as exc:
+        _bad_input(str(exc))
+    loaded = _recipe_and_data(recipe, data)
+    utterances = read_corpus(loaded.data.corpus, data).utterances
+    if not utterances or clips < 1:
+        _bad_input(f"{data}: no clips to compare (or --clips {clips} < 1)")
+    step = max(1, len(utterances) // clips)
+    paths = [Path(u.path) for u in utterances[::step][:clips]]
+    configs = {"micro_speech preset": PRESETS["micro_speech"], f"{loaded.name} recipe": loaded.frontend}
+    result = compare(paths, configs)
+    print_table(result)
+    atomic.write_json(json_path, {"benchmark": "mltk-frontend", "data": str(data), "results": result})
+    typer.echo(f"wrote {json_path}")

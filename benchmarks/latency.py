@@ -1,5 +1,7 @@
 """Latency measurement core: statistics, benchmark inputs, model reading, one-op sub-models.
 
+Models are read by the one ``.tflite`` reader, :mod:`edgeser.tflite_file`.
+
 Everything here is backend-neutral; :mod:`edgeser.benchmarks.backends` supplies the
 runners (LiteRT, TFLite-Micro, Edge TPU) that :func:`measure` times.
 

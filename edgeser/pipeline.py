@@ -142,6 +142,7 @@ def stage_corpus(run: RunDir) -> dict:
 
 def stage_features(run: RunDir) -> dict:
     """Read the corpora, split by speaker, compute fixed-size int8 features."""
+    from edgeser.corpora.labels import label_distributions
     from edgeser.corpora.splits import speaker_split
 
     recipe, d = run.recipe, run.recipe.data
@@ -153,8 +154,6 @@ def stage_features(run: RunDir) -> dict:
     utts = [utts[i] for i in used]
     emotions = sorted({u.label for u in utts})
     y = np.array([emotions.index(u.label) for u in utts], np.int64)
-    from edgeser.corpora.labels import label_distributions
-
     distributions = label_distributions(utts, emotions)
     split = speaker_split(utts, d.val_fraction, d.test_fraction, seed=recipe.seed)
 

@@ -122,3 +122,19 @@ def test_extract_to_dir_report(tmp_path, inputs):
     assert "does not exist" in reasons["missing.wav"]
     assert all(np.load(p).dtype == np.uint16 for p in report.written)
     assert not list((tmp_path / "o").rglob("*.tmp"))
+
+
+def test_mltk_comparison_says_how_to_get_mltk():
+    """silabs-mltk cannot share edgeser's environment (protobuf < 4): the MLTK benchmark says how to
+    give it its own, and exits 2 (a missing optional tool), where it is not importable."""
+    import importlib.util
+
+    from edgeser.cli import app
+
+    if importlib.util.find_spec("mltk") is not None:
+        pytest.skip("silabs-mltk is importable here: this environment runs the comparison itself")
+    result = CliRunner().invoke(app, ["benchmark", "mltk-frontend"])
+    assert result.exit_code == 2
+    text = " ".join(result.output.split())
+    assert "silabs-mltk is not importable" in text and "pip install silabs-mltk==0.20.0" in text
+    assert "edgeser benchmark mltk-frontend" in text

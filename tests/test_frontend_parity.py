@@ -7,7 +7,6 @@ sub-window clips, a 60 s clip, full-scale noise).
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -200,48 +199,6 @@ def test_int8_mapping_matches_docstring():
     assert to_int8(raw, config).tolist() == expected
     assert to_int8(raw, config)[0] == -128 and to_int8(raw, config)[-1] == 127
     assert to_int8(raw, config).dtype == np.int8
-
-
-def test_silabs_mltk_agrees():
-    if importlib.util.find_spec("mltk") is None:
-        pytest.skip("silabs-mltk is not installed (optional extra 'mltk'); AudioFeatureGenerator comparison skipped")
-    try:
-        from mltk.core.preprocess.audio.audio_feature_generator import (
-            AudioFeatureGenerator,
-            AudioFeatureGeneratorSettings,
-        )
-    except ImportError as exc:
-        pytest.skip(f"silabs-mltk is installed but its AudioFeatureGenerator is not importable: {exc}")
-
-    config = PRESETS["micro_speech"]
-    settings = AudioFeatureGeneratorSettings()
-    try:
-        settings.sample_rate_hz = config.sample_rate
-        settings.sample_length_ms = 1000
-        settings.window_size_ms = config.window_ms
-        settings.window_step_ms = config.stride_ms
-        settings.filterbank_n_channels = config.num_channels
-        settings.filterbank_lower_band_limit = config.lower_band_hz
-        settings.filterbank_upper_band_limit = config.upper_band_hz
-        settings.noise_reduction_enable = config.noise_reduction
-        settings.noise_reduction_smoothing_bits = config.smoothing_bits
-        settings.noise_reduction_even_smoothing = config.even_smoothing
-        settings.noise_reduction_odd_smoothing = config.odd_smoothing
-        settings.noise_reduction_min_signal_remaining = config.min_signal_remaining
-        settings.pcan_enable = config.pcan
-        settings.pcan_strength = config.pcan_strength
-        settings.pcan_offset = config.pcan_offset
-        settings.pcan_gain_bits = config.gain_bits
-        settings.log_scale_enable = config.log_scale
-        settings.log_scale_shift = config.log_shift
-    except AttributeError as exc:
-        pytest.skip(f"this silabs-mltk version names its settings differently: {exc}")
-    audio = _tone(1000, 1.0, config.sample_rate)
-    theirs = np.asarray(AudioFeatureGenerator(settings).process_sample(audio, dtype=np.uint16))
-    ours = compute_raw(audio, config)
-    n = min(len(theirs), len(ours))
-    assert_bit_exact(ours[:n], theirs.reshape(-1, config.num_channels)[:n], "mltk AudioFeatureGenerator")
-
 
 def _c_accumulate(t, energy_row: list[int]) -> list[int]:
     """FilterbankAccumulateChannels + the work[1:] slice, transcribed literally (Python ints, mod 2**64)."""
