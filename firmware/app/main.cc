@@ -361,17 +361,7 @@ bool AudioCallback(void* /*ctx*/, const int32_t* samples, size_t num_samples) {
               EDGESER_FUSION_OUTPUT_ZERO_POINT);
 
   // Requantisation tables and multipliers (computed once).
-  const StreamQuantization quantization = {
-      {EDGESER_FEATURE_SCALE, EDGESER_FEATURE_ZERO_POINT},
-      {EDGESER_KEYWORD_INPUT_SCALE, EDGESER_KEYWORD_INPUT_ZERO_POINT},
-      {EDGESER_KEYWORD_OUTPUT_SCALE, EDGESER_KEYWORD_OUTPUT_ZERO_POINT},
-      {EDGESER_ACOUSTIC_INPUT_SCALE, EDGESER_ACOUSTIC_INPUT_ZERO_POINT},
-      {EDGESER_ACOUSTIC_OUTPUT_SCALE, EDGESER_ACOUSTIC_OUTPUT_ZERO_POINT},
-      {EDGESER_FUSION_ACOUSTIC_SCALE, EDGESER_FUSION_ACOUSTIC_ZERO_POINT},
-      {EDGESER_FUSION_KEYWORD_SCALE, EDGESER_FUSION_KEYWORD_ZERO_POINT},
-      {EDGESER_FUSION_OUTPUT_SCALE, EDGESER_FUSION_OUTPUT_ZERO_POINT},
-  };
-  g_pipeline.Configure(quantization, kSchedule);
+  g_pipeline.Configure(ModelIoQuantization(), kSchedule);
 
   // MicroFrontend: the C library's settings exactly as the Python frontend
   // uses them (config_check.h: EDGESER_FRONTEND_C_* or the same derivation).

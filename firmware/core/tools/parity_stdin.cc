@@ -35,6 +35,7 @@
 
 #include "model_io.h"
 #include "edgeser/app_config.h"
+#include "edgeser/model_io_stream.h"
 #include "edgeser/stream.h"
 
 using namespace edgeser;
@@ -50,9 +51,7 @@ constexpr size_t kAcDim = EDGESER_ACOUSTIC_OUTPUT_SIZE;
 constexpr size_t kN = EDGESER_FUSION_OUTPUT_SIZE;
 static_assert(EDGESER_KEYWORD_INPUT_CHANNELS == EDGESER_ACOUSTIC_INPUT_CHANNELS, "one channel count");
 
-constexpr Schedule kSchedule = {static_cast<uint32_t>(kTk), static_cast<uint32_t>(EDGESER_KEYWORD_HOP_FRAMES),
-                                static_cast<uint32_t>(kK), static_cast<uint32_t>(kT),
-                                static_cast<uint32_t>(EDGESER_DECISION_HOP_FRAMES)};
+constexpr Schedule kSchedule = ModelIoSchedule();
 static_assert(kSchedule.Aligned(), "keyword windows must tile the acoustic window (see config_check.h)");
 
 using Pipeline = StreamPipeline<kT, kC, kTk, kK, kKwDim, kAcDim, kN, EDGESER_SMOOTHING_HISTORY>;
@@ -87,17 +86,7 @@ bool ReadReply(const char* tag, size_t n, int8_t* out) {
 int main() {
   static Pipeline pipeline(EDGESER_SMOOTHING_MODE == 1 ? SmoothingMode::kMean : SmoothingMode::kEma,
                            EDGESER_SMOOTHING_ALPHA);
-  const StreamQuantization q = {
-      {EDGESER_FEATURE_SCALE, EDGESER_FEATURE_ZERO_POINT},
-      {EDGESER_KEYWORD_INPUT_SCALE, EDGESER_KEYWORD_INPUT_ZERO_POINT},
-      {EDGESER_KEYWORD_OUTPUT_SCALE, EDGESER_KEYWORD_OUTPUT_ZERO_POINT},
-      {EDGESER_ACOUSTIC_INPUT_SCALE, EDGESER_ACOUSTIC_INPUT_ZERO_POINT},
-      {EDGESER_ACOUSTIC_OUTPUT_SCALE, EDGESER_ACOUSTIC_OUTPUT_ZERO_POINT},
-      {EDGESER_FUSION_ACOUSTIC_SCALE, EDGESER_FUSION_ACOUSTIC_ZERO_POINT},
-      {EDGESER_FUSION_KEYWORD_SCALE, EDGESER_FUSION_KEYWORD_ZERO_POINT},
-      {EDGESER_FUSION_OUTPUT_SCALE, EDGESER_FUSION_OUTPUT_ZERO_POINT},
-  };
-  pipeline.Configure(q, kSchedule);
+  pipeline.Configure(ModelIoQuantization(), kSchedule);
 
   static int8_t kw_in[Pipeline::kKeywordInputSize], ac_in[Pipeline::kAcousticInputSize];
   int8_t frame[kC], kw_out[kKwDim], ac_out[kAcDim], fusion_ac[kAcDim], fusion_kw[kKwDim], logits[kN];

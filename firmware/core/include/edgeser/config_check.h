@@ -15,6 +15,7 @@
 #include "model_io.h"
 #include "edgeser/app_config.h"
 #include "edgeser/frontend_setup.h"
+#include "edgeser/model_io_stream.h"
 #include "edgeser/schedule.h"
 
 namespace edgeser {
@@ -120,9 +121,7 @@ constexpr int kFusionInputs = EDGESER_FUSION_NUM_INPUTS;
 static_assert(EDGESER_KEYWORD_INPUT_CHANNELS == kNumChannels, "keyword model channels != frontend channels");
 static_assert(EDGESER_ACOUSTIC_INPUT_CHANNELS == kNumChannels, "acoustic model channels != frontend channels");
 static_assert(kKwFrames > 0 && kAcFrames >= kKwFrames, "need 0 < KEYWORD_INPUT_FRAMES <= ACOUSTIC_INPUT_FRAMES");
-constexpr Schedule kSchedule = {static_cast<uint32_t>(kKwFrames), static_cast<uint32_t>(EDGESER_KEYWORD_HOP_FRAMES),
-                                static_cast<uint32_t>(kKwWindows), static_cast<uint32_t>(kAcFrames),
-                                static_cast<uint32_t>(EDGESER_DECISION_HOP_FRAMES)};
+constexpr Schedule kSchedule = ModelIoSchedule();
 static_assert(kSchedule.Aligned(),
               "keyword windows must tile the acoustic window: (ACOUSTIC_INPUT_FRAMES - KEYWORD_INPUT_FRAMES) % "
               "KEYWORD_HOP_FRAMES == 0, KEYWORD_NUM_WINDOWS == that quotient + 1, "
