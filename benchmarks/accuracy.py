@@ -60,9 +60,7 @@ GOAL_MACRO_F1 = 0.55  # issue goal: mean acoustic-or-fusion int8 macro-F1 ...
 GOAL_MARGIN = 0.08  # ... and at least this far above eGeMAPS + LR on the same folds
 CROSS_RULE = ("predictions restricted to the test corpus' classes (calm's probability added to neutral's); "
               "UA and macro-F1 average over the classes that corpus has")
-DEFAULT_RECIPE = Path("configs/ravdess.yaml")  # relative to the working folder (the repository's root)
-DEFAULT_DATA = Path("../shared/data/ravdess")
-DEFAULT_CACHE = Path("runs/.cache")
+DEFAULT_CACHE = Path("runs/.cache")  # relative to the working folder (the repository's root)
 NOTE = (
     "RAVDESS has two fixed sentences spoken in every emotion: the words carry no emotion, so the "
     "keyword branch cannot help through words here; whatever keyword-only scores above chance (1/8) "
@@ -265,10 +263,9 @@ def run_fold(recipe, labels, x, y, kw_emb, fold, settings_override=None, progres
         if windows is None or kw_run is None:
             raise ValueError("backend tflm needs the keyword windows and the keyword model's run")
         predictors["int8"] = folds_lib.fold_predictor(models, kw_run, x[tr], windows[tr], kw_emb[tr], "tflm", recipe.seed)
-        if speaker_norm:
-            head.quantise(recipe.seed)
         int8 = predictors["int8"](x[te], windows[te], kw_emb[te])
         if speaker_norm:
+            head.quantise(recipe.seed)
             int8 |= head.int8_logits(predictors["int8"].tflite, x[te], windows[te], speakers[te])
         result["scores_int8"] = {name: score(y[te], v.argmax(-1), classes).to_dict() for name, v in int8.items()}
     if cross is not None:
@@ -565,19 +562,3 @@ def plot_curves(result: dict, path: Path) -> Path:
         fig.savefig(tmp, format="png", dpi=110)
     plt.close(fig)
     return Path(path)
-
-
-def checked_inputs(recipe_path: Path, data: Path, console):
-    """The recipe, or None after printing why it or the RAVDESS folder cannot be used."""
-    from edgeser.recipe import load_recipe
-    from edgeser.settings import SettingsError
-
-    try:
-        recipe = load_recipe(recipe_path)
-    except SettingsError as exc:
-        console.print(f"[red]invalid recipe:[/red] {exc}")
-        return None
-    if not data.is_dir():
-        console.print(f"[red]{data}: no such folder; pass --data with a RAVDESS copy (Actor_NN/...)[/red]")
-        return None
-    return recipe

@@ -98,6 +98,13 @@ benchmark_app = typer.Typer(
 )
 RECIPE_HELP = "Recipe YAML (default configs/ravdess.yaml, relative to the working folder)."
 DATA_HELP = "RAVDESS folder (Actor_NN/...; default ../shared/data/ravdess)."
+# the options the benchmarks on RAVDESS folds share (paths relative to the working folder)
+RecipeOption = Annotated[Path, typer.Option("--recipe", help=RECIPE_HELP)]
+DataOption = Annotated[Path, typer.Option("--data", help=DATA_HELP)]
+FoldsOption = Annotated[int, typer.Option("--folds", help="Number of actor folds.")]
+CacheOption = Annotated[Path, typer.Option("--cache", help="Feature cache and keyword-model folder.")]
+QuietOption = Annotated[bool, typer.Option("--quiet", help="No progress bars.")]
+RAVDESS_RECIPE, RAVDESS_DATA, CACHE = Path("configs/ravdess.yaml"), Path("../shared/data/ravdess"), Path("runs/.cache")
 
 
 def _bad_input(message: str) -> None:
@@ -123,11 +130,11 @@ def _recipe_and_data(recipe: Path, data: Path):
 
 @benchmark_app.command("accuracy")
 def benchmark_accuracy(
-    recipe: Annotated[Path, typer.Option("--recipe", help=RECIPE_HELP)] = Path("configs/ravdess.yaml"),
-    data: Annotated[Path, typer.Option("--data", help=DATA_HELP)] = Path("../shared/data/ravdess"),
-    folds: Annotated[int, typer.Option("--folds", help="Number of actor folds.")] = 4,
+    recipe: RecipeOption = RAVDESS_RECIPE,
+    data: DataOption = RAVDESS_DATA,
+    folds: FoldsOption = 4,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Write the results here (+ .md table, .curves.png).")] = None,
-    cache: Annotated[Path, typer.Option("--cache", help="Feature cache and keyword-model folder.")] = Path("runs/.cache"),
+    cache: CacheOption = CACHE,
     epochs: Annotated[Optional[int], typer.Option("--epochs", help="Override the acoustic and fusion epochs (quick looks).")] = None,
     actors: Annotated[Optional[int], typer.Option("--actors", help="Use only the first N actors (quick looks).")] = None,
     only_folds: Annotated[Optional[int], typer.Option("--only-folds", help="Run only the first N folds (quick looks).")] = None,
@@ -137,7 +144,7 @@ def benchmark_accuracy(
     egemaps: Annotated[bool, typer.Option("--egemaps/--no-egemaps", help="The eGeMAPS + LR reference row.")] = True,
     speaker_norm: Annotated[bool, typer.Option("--speaker-norm", help="Add a fusion head on per-speaker standardised "
                                                "embeddings (statistics from each speaker's own clips).")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Leave-speakers-out accuracy on RAVDESS, float and int8 on TFLite-Micro, beside eGeMAPS + LR."""
     from rich.console import Console
@@ -165,14 +172,14 @@ def benchmark_accuracy(
 
 @benchmark_app.command("recipe-options")
 def benchmark_recipe_options(
-    recipe: Annotated[Path, typer.Option("--recipe", help=RECIPE_HELP)] = Path("configs/ravdess.yaml"),
-    data: Annotated[Path, typer.Option("--data", help=DATA_HELP)] = Path("../shared/data/ravdess"),
-    folds: Annotated[int, typer.Option("--folds", help="Number of actor folds.")] = 4,
+    recipe: RecipeOption = RAVDESS_RECIPE,
+    data: DataOption = RAVDESS_DATA,
+    folds: FoldsOption = 4,
     only_folds: Annotated[Optional[int], typer.Option("--only-folds", help="Run only the first N folds.")] = None,
     variants: Annotated[Optional[str], typer.Option("--variants", help="Comma-separated variant names (default: all).")] = None,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Results (rewritten as they come; a rerun resumes).")] = None,
-    cache: Annotated[Path, typer.Option("--cache", help="Feature cache and keyword-model folder.")] = Path("runs/.cache"),
-    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
+    cache: CacheOption = CACHE,
+    quiet: QuietOption = False,
 ) -> None:
     """The literature training options, one per row, on the accuracy benchmark's folds."""
     from edgeser.benchmarks.recipe_options import VARIANTS, print_table, run
@@ -188,8 +195,8 @@ def benchmark_recipe_options(
 
 @benchmark_app.command("frontend")
 def benchmark_frontend(
-    seconds: Annotated[float, typer.Option("--seconds", help="Seconds of audio to process.")] = 60.0,
-    repeats: Annotated[int, typer.Option("--repeats", help="Repetitions; the median is reported.")] = 5,
+    seconds: Annotated[float, typer.Option("--seconds", min=1.0, help="Seconds of audio to process (at least 1).")] = 60.0,
+    repeats: Annotated[int, typer.Option("--repeats", min=1, help="Repetitions; the median is reported.")] = 5,
     preset: Annotated[Optional[List[str]], typer.Option("--preset", help="Frontend preset(s) (default: micro_speech and coralmicro).")] = None,
     json_path: Annotated[Path, typer.Option("--json", help="Output JSON.")] = Path("runs/bench/frontend.json"),
 ) -> None:
@@ -199,7 +206,7 @@ def benchmark_frontend(
 
     reports = []
     for name in preset or ["micro_speech", "coralmicro"]:
-        report = run(seconds, max(1, repeats), name)
+        report = run(seconds, repeats, name)
         print_table(report)
         reports.append(report)
     atomic.write_json(json_path, {"benchmark": "frontend", "runs": reports})
@@ -228,9 +235,9 @@ def benchmark_run(
 
 @benchmark_app.command("mltk-frontend")
 def benchmark_mltk_frontend(
-    data: Annotated[Path, typer.Option("--data", help=DATA_HELP)] = Path("../shared/data/ravdess"),
+    data: DataOption = RAVDESS_DATA,
     clips: Annotated[int, typer.Option("--clips", help="How many clips, spread evenly over the corpus.")] = 40,
-    recipe: Annotated[Path, typer.Option("--recipe", help="Its frontend is compared too.")] = Path("configs/ravdess.yaml"),
+    recipe: Annotated[Path, typer.Option("--recipe", help="Its frontend is compared too.")] = RAVDESS_RECIPE,
     json_path: Annotated[Path, typer.Option("--json", help="Output JSON.")] = Path("runs/bench/mltk_frontend.json"),
 ) -> None:
     """Silicon Labs MLTK's AudioFeatureGenerator vs edgeser's MicroFrontend on real clips (needs silabs-mltk)."""

@@ -162,7 +162,11 @@ def compile_edgetpu(
     if find_compiler() is None:
         Console(stderr=True).print(missing_compiler_message(), soft_wrap=True)
         raise typer.Exit(BAD_INPUT)
-    result = compile_run(RunDir.open(run_dir)) if run_dir is not None else compile_models(models, out_dir)
+    try:
+        result = compile_run(RunDir.open(run_dir)) if run_dir is not None else compile_models(models, out_dir)
+    except FileNotFoundError as exc:
+        Console(stderr=True).print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(BAD_INPUT)
     if json_out:
         print(json.dumps(result.log.to_dict(), indent=2))
     else:

@@ -256,6 +256,9 @@ def compile_run(run, compiler: str | None = None):
     import dataclasses
 
     models = [run.path / f"{name}_int8.tflite" for name in RUN_COMPILED]
+    missing = [m.name for m in models if not m.is_file()]
+    if missing:
+        raise FileNotFoundError(f"{run.path}: the run has no {', '.join(missing)}; run `edgeser quantize {run.path}` first")
     result = compile_models(models, run.path / "edgetpu", compiler=compiler)
     run.write_json("compile.json", dataclasses.asdict(result), "compile", sources=tuple(m.name for m in models))
     return result

@@ -275,3 +275,6 @@ def test_make_compile_edgetpu_compiles_a_run_or_says_how_to_get_the_compiler(pri
     assert "compile.json" in json.loads((private_run / "manifest.json").read_text())["files"]
     section = edgetpu(private_run)
     assert any("edgetpu_compiler" in str(getattr(b, "caption", "")) for b in section.blocks)
+    untrained = RunDir.create(tmp_path / "untrained", run.recipe)  # no int8 models yet
+    with pytest.raises(FileNotFoundError, match="keyword_int8.tflite, acoustic_int8.tflite.*edgeser quantize"):
+        compile_run(untrained, compiler=str(fake))
