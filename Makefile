@@ -23,9 +23,10 @@ help:
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints.txt requirements-onnx.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[test,board]"
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[test,board,onnx]"
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -r requirements-onnx.txt
 	@touch $(STAMP)
 
 test: setup firmware-test

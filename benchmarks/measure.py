@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -38,20 +39,31 @@ from edgeser.tflite_file import ModelFile
 DEFAULT_KWS_HOP_SECONDS = 0.5  # configs/*.yaml keyword_hop_seconds
 
 
+@dataclass(frozen=True, eq=False)
+class Timing:
+    """How a model is timed: ``warmup`` untimed, then ``runs`` timed invocations, on rows of
+    ``features`` (real model inputs, ``[N, ...]``; None = random int8) that the result names
+    ``features_source``."""
+
+    warmup: int = 10
+    runs: int = 100
+    features: np.ndarray | None = None
+    features_source: str = "features"
+
+
 def benchmark_model(
     mf: ModelFile,
     backend: str,
     variant: str = "",
-    warmup: int = 10,
-    runs: int = 100,
-    features: np.ndarray | None = None,
-    features_source: str = "features",
+    timing: Timing = Timing(),
     per_op: bool = False,
     per_op_runs: int | None = None,
     arena_size: int | None = None,
 ) -> dict[str, Any]:
+    """Latency of one model on ``backend`` (milliseconds), optionally with per-op medians."""
+    warmup, runs = timing.warmup, timing.runs
     runner = open_runner(backend, mf.data, variant, source=mf.path, arena_size=arena_size)
-    inputs, how = make_inputs(runner.input_specs(), features, features_source)
+    inputs, how = make_inputs(runner.input_specs(), timing.features, timing.features_source)
     runner.set_inputs(inputs)
     samples = time_calls(runner.invoke, warmup, runs)
     stats = LatencyStats.from_samples(samples)
@@ -118,23 +130,14 @@ def interleaved_times(first: Callable[[], Any], second: Callable[[], Any], runs:
     return a, b
 
 
-def compare_models(
-    a: ModelFile,
-    b: ModelFile,
-    backend: str,
-    variant: str = "",
-    warmup: int = 10,
-    runs: int = 100,
-    features: np.ndarray | None = None,
-    features_source: str = "features",
-) -> dict[str, Any]:
+def compare_models(a: ModelFile, b: ModelFile, backend: str, variant: str = "", timing: Timing = Timing()) -> dict[str, Any]:
     """Interleaved A/B timing in one process; ``ratio`` = median(A) / median(B)."""
     ra = open_runner(backend, a.data, variant, source=a.path)
     rb = open_runner(backend, b.data, variant, source=b.path)
     for r in (ra, rb):
-        ins, _ = make_inputs(r.input_specs(), features, features_source)
+        ins, _ = make_inputs(r.input_specs(), timing.features, timing.features_source)
         r.set_inputs(ins)
-    ta, tb = interleaved_times(ra.invoke, rb.invoke, runs, warmup)
+    ta, tb = interleaved_times(ra.invoke, rb.invoke, timing.runs, timing.warmup)
     sa, sb = LatencyStats.from_samples(ta), LatencyStats.from_samples(tb)
     return {
         "backend": backend,

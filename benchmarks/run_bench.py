@@ -105,7 +105,7 @@ def run_bench(
     from edgeser.benchmarks import backends as B
     from edgeser.benchmarks.board import board_bench
     from edgeser.benchmarks.latency import BenchError, load_features, read_model
-    from edgeser.benchmarks.measure import benchmark_model, compare_models, find_pipeline_models, pipeline_latency
+    from edgeser.benchmarks.measure import Timing, benchmark_model, compare_models, find_pipeline_models, pipeline_latency
     from edgeser.benchmarks.predict import predict_model
     from edgeser.benchmarks.report import make_document
 
@@ -145,16 +145,12 @@ def run_bench(
         settings["port"] = port
         board = board_bench(port, command=board_command, timeout_s=board_timeout, baudrate=baud).to_dict()
     else:
+        timing = Timing(warmup, runs, features, str(input_npy) if input_npy else "features")
         for mf in files:
             for v in variants:
-                results.append(
-                    benchmark_model(
-                        mf, backend, v, warmup, runs, features, str(input_npy) if input_npy else "features",
-                        per_op=per_op, arena_size=arena,
-                    )
-                )
+                results.append(benchmark_model(mf, backend, v, timing, per_op=per_op, arena_size=arena))
                 if other is not None:
-                    comparisons.append(compare_models(mf, other, backend, v, warmup, runs, features, str(input_npy) if input_npy else "features"))
+                    comparisons.append(compare_models(mf, other, backend, v, timing))
         if pipeline is not None:
             found = find_pipeline_models(pipeline, compiled=backend == "edgetpu")
             pipe = pipeline_latency(

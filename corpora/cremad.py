@@ -18,7 +18,7 @@ import re
 from pathlib import Path
 
 from edgeser.corpora.labels import distribution_from_votes
-from edgeser.corpora.types import CorpusLayoutError, CorpusReadResult, Utterance, check_files, require_dir
+from edgeser.corpora.types import CorpusLayoutError, CorpusReadResult, Utterance, check_files, named_wavs, require_dir
 
 EMOTIONS = {"ANG": "angry", "DIS": "disgust", "FEA": "fear", "HAP": "happy", "NEU": "neutral", "SAD": "sad"}
 VOTE_COLUMNS = {"A": "angry", "D": "disgust", "F": "fear", "H": "happy", "N": "neutral", "S": "sad"}
@@ -86,13 +86,7 @@ def read_cremad(root: str | Path, votes_file: str = "processedResults/tabulatedV
         votes = _votes(root / votes_file) if (root / votes_file).is_file() else {}
     problems: list[tuple[str, str]] = []
     candidates: list[Utterance] = []
-    for path in sorted(audio_dir.iterdir()):
-        if path.name.startswith(".") or path.is_dir():
-            continue
-        match = NAME.match(path.stem)
-        if path.suffix.lower() != ".wav" or match is None:
-            problems.append((str(path), "name is not NNNN_SSS_EEE_LL.wav"))
-            continue
+    for path, match in named_wavs(audio_dir, NAME, "NNNN_SSS_EEE_LL.wav", problems):
         actor, sentence, emotion, level = match.groups()
         if emotion not in EMOTIONS or sentence not in SENTENCES:
             problems.append((str(path), f"unknown emotion {emotion} or sentence {sentence}"))

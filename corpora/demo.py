@@ -85,14 +85,14 @@ LAYOUT_VERSION = 1
 class DemoConfig:
     """Size and content of the demo corpus."""
 
-    speakers: int = 8
-    sentences: int = 6
-    repetitions: int = 1
-    keyword_repetitions: int = 2
-    emotions: tuple[str, ...] = ("neutral", "happy", "sad", "angry")
-    keywords: tuple[str, ...] = KEYWORDS
-    sample_rate: int = 16000
-    workers: int = 2
+    speakers: int = 8  # the first N of SPEAKERS (at most 12)
+    sentences: int = 6  # the first N of SENTENCES per speaker and emotion
+    repetitions: int = 1  # renderings of each sentence (each with other jitter)
+    keyword_repetitions: int = 2  # 1 s keyword clips per speaker and keyword
+    emotions: tuple[str, ...] = ("neutral", "happy", "sad", "angry")  # keys of PROSODY
+    keywords: tuple[str, ...] = KEYWORDS  # words spoken alone for the keyword model
+    sample_rate: int = 16000  # Hz of the written WAVs
+    workers: int = 2  # parallel eSpeak NG processes (bounded: 2 cores)
 
     def __post_init__(self) -> None:
         check(1 <= self.speakers <= len(SPEAKERS), "speakers", f"must be in 1..{len(SPEAKERS)}, got {self.speakers}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from edgeser.corpora.types import CorpusLayoutError, CorpusReadResult, Utterance, check_files, require_dir
+from edgeser.corpora.types import CorpusLayoutError, CorpusReadResult, Utterance, check_files, named_wavs, require_dir
 
 EMOTIONS = {"W": "angry", "L": "boredom", "E": "disgust", "A": "fear", "F": "happy", "T": "sad", "N": "neutral"}
 GENDERS = {"03": "male", "10": "male", "11": "male", "12": "male", "15": "male",
@@ -39,13 +39,7 @@ def read_emodb(root: str | Path) -> CorpusReadResult:
         raise CorpusLayoutError("EmoDB", root, f"{EXPECTED}; wav/ is missing")
     problems: list[tuple[str, str]] = []
     candidates: list[Utterance] = []
-    for path in sorted(wav_dir.iterdir()):
-        if path.is_dir() or path.name.startswith("."):
-            continue
-        match = NAME.match(path.stem)
-        if path.suffix.lower() != ".wav" or match is None:
-            problems.append((str(path), "name is not SSxNNEv.wav (e.g. 03a01Fa.wav)"))
-            continue
+    for path, match in named_wavs(wav_dir, NAME, "SSxNNEv.wav (e.g. 03a01Fa.wav)", problems):
         speaker, sentence, emotion, version = match.groups()
         if speaker not in GENDERS:
             problems.append((str(path), f"speaker {speaker} is not one of the 10 EmoDB speakers"))

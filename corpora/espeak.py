@@ -36,12 +36,12 @@ class SynthJob:
 
     text: str
     voice: str = "en-us"
-    rate: int = 175
-    volume: int = 100
-    pitch: int = 50
-    range: int = 50
-    wordgap: int = 0
-    seed: int = 0
+    rate: int = 175  # words per minute
+    volume: int = 100  # amplitude, 0-200
+    pitch: int = 50  # base pitch, 0-100
+    range: int = 50  # pitch range, 0-100
+    wordgap: int = 0  # pause between words, units of 10 ms
+    seed: int = 0  # seeds the jitter of this rendering
 
 
 class EspeakUnavailable(RuntimeError):

@@ -47,12 +47,12 @@ class EamSettings:
     ``copies``: mixed examples per training example (1.5 → 1.5·N mixed clips).
     """
 
-    enabled: bool = False
-    copies: float = 1.0
-    snr_db_min: float = 0.0
-    snr_db_max: float = 10.0
-    segment_min_s: float = 0.5
-    segment_max_s: float = 1.5
+    enabled: bool = False  # the pipeline's switch
+    copies: float = 1.0  # mixed examples per training example
+    snr_db_min: float = 0.0  # lowest SNR of a's segment over the scaled b segment (dB)
+    snr_db_max: float = 10.0  # highest such SNR (dB)
+    segment_min_s: float = 0.5  # shortest mixed segment (seconds)
+    segment_max_s: float = 1.5  # longest mixed segment (seconds)
 
     def __post_init__(self) -> None:
         check(0 <= self.copies <= 16, "copies", f"must be in [0, 16] (x N extra clips), got {self.copies}")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from edgeser.corpora.types import CorpusLayoutError, CorpusReadResult, Utterance, check_files, require_dir
+from edgeser.corpora.types import CorpusLayoutError, CorpusReadResult, Utterance, check_files, named_wavs, require_dir
 
 EMOTIONS = {"01": "neutral", "02": "calm", "03": "happy", "04": "sad",
             "05": "angry", "06": "fear", "07": "disgust", "08": "surprise"}
@@ -32,13 +32,7 @@ def read_ravdess(root: str | Path) -> CorpusReadResult:
     candidates: list[Utterance] = []
     for actor_dir in actors:
         folder_actor = actor_dir.name.split("_", 1)[1]
-        for path in sorted(actor_dir.iterdir()):
-            if path.is_dir() or path.name.startswith("."):
-                continue
-            match = NAME.match(path.stem)
-            if path.suffix.lower() != ".wav" or match is None:
-                problems.append((str(path), "name is not MM-VV-EE-II-SS-RR-AA.wav"))
-                continue
+        for path, match in named_wavs(actor_dir, NAME, "MM-VV-EE-II-SS-RR-AA.wav", problems):
             modality, channel, emotion, intensity, statement, repetition, actor = match.groups()
             if channel == "02":
                 problems.append((str(path), "song (vocal channel 02), not speech: skipped"))

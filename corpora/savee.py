@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from edgeser.corpora.types import CorpusLayoutError, CorpusReadResult, Utterance, check_files, require_dir
+from edgeser.corpora.types import CorpusLayoutError, CorpusReadResult, Utterance, check_files, named_wavs, require_dir
 
 SPEAKERS = ("DC", "JE", "JK", "KL")
 PREFIXES = {"a": "angry", "d": "disgust", "f": "fear", "h": "happy", "n": "neutral", "sa": "sad", "su": "surprise"}
@@ -27,13 +27,7 @@ def read_savee(root: str | Path) -> CorpusReadResult:
     problems: list[tuple[str, str]] = []
     candidates: list[Utterance] = []
     for speaker_dir in speaker_dirs:
-        for path in sorted(speaker_dir.iterdir()):
-            if path.is_dir() or path.name.startswith("."):
-                continue
-            match = NAME.match(path.stem)
-            if path.suffix.lower() != ".wav" or match is None:
-                problems.append((str(path), "name is not <a|d|f|h|n|sa|su><NN>.wav"))
-                continue
+        for path, match in named_wavs(speaker_dir, NAME, "<a|d|f|h|n|sa|su><NN>.wav", problems):
             candidates.append(Utterance(
                 path=str(path), corpus="savee", label=PREFIXES[match.group(1)], speaker=speaker_dir.name,
                 gender="male", utterance_id=f"{speaker_dir.name}_{path.stem}",

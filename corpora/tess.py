@@ -10,11 +10,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from edgeser.corpora.types import CorpusLayoutError, CorpusReadResult, Utterance, check_files, require_dir
+from edgeser.corpora.types import CorpusLayoutError, CorpusReadResult, Utterance, check_files, named_wavs, require_dir
 
 EMOTIONS = {"angry": "angry", "disgust": "disgust", "fear": "fear", "happy": "happy",
             "neutral": "neutral", "ps": "surprise", "sad": "sad"}
 NAME = re.compile(r"^(OAF|YAF)_(.+)_([A-Za-z]+)$", re.IGNORECASE)
+NAME_FORM = "<OAF|YAF>_<word>_<angry|disgust|fear|happy|neutral|ps|sad>.wav"
 EXPECTED = "OAF_<emotion>/ and YAF_<emotion>/ folders of <OAF|YAF>_<word>_<emotion>.wav (TESS)"
 
 
@@ -26,13 +27,10 @@ def read_tess(root: str | Path) -> CorpusReadResult:
     problems: list[tuple[str, str]] = []
     candidates: list[Utterance] = []
     for folder in folders:
-        for path in sorted(folder.iterdir()):
-            if path.is_dir() or path.name.startswith("."):
-                continue
-            match = NAME.match(path.stem)
-            emotion = match.group(3).lower() if match else ""
-            if path.suffix.lower() != ".wav" or match is None or emotion not in EMOTIONS:
-                problems.append((str(path), "name is not <OAF|YAF>_<word>_<angry|disgust|fear|happy|neutral|ps|sad>.wav"))
+        for path, match in named_wavs(folder, NAME, NAME_FORM, problems):
+            emotion = match.group(3).lower()
+            if emotion not in EMOTIONS:
+                problems.append((str(path), f"name is not {NAME_FORM}"))
                 continue
             speaker, word = match.group(1).upper(), match.group(2).lower()
             candidates.append(Utterance(

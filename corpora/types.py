@@ -8,9 +8,10 @@ of thousands of files stays fast.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Mapping
+from typing import Iterator, Mapping
 
 GENDERS = ("male", "female")
 
@@ -144,6 +145,20 @@ def check_files(candidates: "list[Utterance]", problems: list[Problem]) -> list[
         if checked[utt.path] is None:
             kept.append(utt)
     return kept
+
+
+def named_wavs(folder: Path, name: re.Pattern, expected: str, problems: list[Problem]) -> Iterator[tuple[Path, re.Match]]:
+    """The ``.wav`` files of ``folder`` (sorted by name; hidden files and subfolders passed over)
+    whose stem matches ``name``, each with its match; any other file goes to ``problems`` as
+    ``name is not <expected>``."""
+    for path in sorted(folder.iterdir()):
+        if path.is_dir() or path.name.startswith("."):
+            continue
+        match = name.match(path.stem)
+        if path.suffix.lower() != ".wav" or match is None:
+            problems.append((str(path), f"name is not {expected}"))
+            continue
+        yield path, match
 
 
 def require_dir(corpus: str, root: str | Path, expected: str) -> Path:

@@ -17,7 +17,7 @@ from edgeser.benchmarks.cli import bench, benchmark_app
 from edgeser.corpora.cli import app as data_app
 from edgeser.evaluation.cli import baseline, evaluate, explain, noise
 from edgeser.frontend.cli import features
-from edgeser.quantize.cli import check, compile_edgetpu, memory
+from edgeser.quantize.cli import check, compile_edgetpu, convert, memory
 from edgeser.report import report
 from edgeser.exits import BAD_INPUT, FAILED, INTERRUPTED
 from edgeser.settings import SettingsError
@@ -36,6 +36,7 @@ app.add_typer(benchmark_app, name="benchmark")
 app.command(help="Compute MicroFrontend features for audio files or folders (one .npy per file).")(features)
 app.command(help="Predict, op by op, what Coral's edgetpu_compiler maps to the Edge TPU; exit 1 if anything falls back.")(check)
 app.command(help="Flash and measured TFLite-Micro arena of int8 models against the memory budget.")(memory)
+app.command(help="A user's ONNX model (PyTorch, ...) to full int8 with its Edge TPU check: <name>_int8.tflite.")(convert)
 app.command("compile", help="Co-compile int8 models with Coral's edgetpu_compiler (when installed) and parse its log.")(
     compile_edgetpu
 )

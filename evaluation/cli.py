@@ -30,6 +30,17 @@ def _fail(console: Console, message: str) -> None:
     raise typer.Exit(BAD_INPUT)
 
 
+def _show(result: dict, json_out: bool, format_table, notes: list[str]) -> None:
+    """Print ``result`` as JSON (``--json``), or its table then the ``notes`` lines (rich markup)."""
+    if json_out:
+        print(json.dumps(result, indent=2, sort_keys=True))
+        return
+    printer = Console()
+    printer.print(format_table(result))
+    for note in notes:
+        printer.print(note)
+
+
 def evaluate(
     run_dir: Optional[Path] = typer.Argument(
         None, help="A run folder made by `edgeser train` (and `edgeser quantize` for tflm); omit it with --train-corpus."
@@ -85,19 +96,15 @@ def _score_run(console: Console, run_dir: Path, corpus: str, data: Path, backend
         result = evaluate_run(run_dir, corpus, data, backend)
     except EvaluateError as exc:
         _fail(console, str(exc))
-    if json_out:
-        print(json.dumps(result, indent=2, sort_keys=True))
-        return
-    out = Console()
-    out.print(format_table(result))
+    notes = []
     if result["unknown_labels"]:
         counts = ", ".join(f"{k} {v}" for k, v in result["unknown_labels"].items())
-        out.print(f"[yellow]skipped {result['skipped_unknown']} clip(s) with labels the run does not know: {counts}[/yellow]")
+        notes.append(f"[yellow]skipped {result['skipped_unknown']} clip(s) with labels the run does not know: {counts}[/yellow]")
     if result["unreadable"]:
-        out.print(f"[yellow]{len(result['unreadable'])} unreadable file(s) skipped (listed in the JSON)[/yellow]")
+        notes.append(f"[yellow]{len(result['unreadable'])} unreadable file(s) skipped (listed in the JSON)[/yellow]")
     if backend == "tflm":
-        out.print("[dim]keyword-only has no int8 model; the tflm table shows acoustic-only and fusion[/dim]")
-    out.print(f"results: {result['json']}")
+        notes.append("[dim]keyword-only has no int8 model; the tflm table shows acoustic-only and fusion[/dim]")
+    _show(result, json_out, format_table, notes + [f"results: {result['json']}"])
 
 
 def _cross_corpus(console: Console, train_corpus: str, train_data: Path, test_corpus: str, test_data: Path,
@@ -124,16 +131,10 @@ def _cross_corpus(console: Console, train_corpus: str, train_data: Path, test_co
                                          cache, keyword_run or base_run, progress=not json_out)
     except (SettingsError, EvaluateError) as exc:
         _fail(console, str(exc))
-    if json_out:
-        print(json.dumps(result, indent=2, sort_keys=True))
-        return
-    printer = Console()
-    printer.print(format_table(result))
-    dropped = {side: counts for side, counts in result["dropped"].items() if counts}
-    for side, counts in dropped.items():
-        listing = ", ".join(f"{k} {v}" for k, v in counts.items())
-        printer.print(f"[yellow]{side} corpus: clips outside the shared classes dropped: {listing}[/yellow]")
-    printer.print(f"results: {result['json']}  plot: {result['plot']}")
+    notes = [f"[yellow]{side} corpus: clips outside the shared classes dropped: "
+             f"{', '.join(f'{k} {v}' for k, v in counts.items())}[/yellow]"
+             for side, counts in result["dropped"].items() if counts]
+    _show(result, json_out, format_table, notes + [f"results: {result['json']}  plot: {result['plot']}"])
 
 
 def noise(
@@ -159,12 +160,7 @@ def noise(
         result = noise_sweep(run_dir, corpus, data, settings, progress=not json_out)
     except (SettingsError, EvaluateError) as exc:
         _fail(console, str(exc))
-    if json_out:
-        print(json.dumps(result, indent=2, sort_keys=True))
-        return
-    printer = Console()
-    printer.print(format_table(result))
-    printer.print(f"results: {result['json']}  plot: {result['plot']}")
+    _show(result, json_out, format_table, [f"results: {result['json']}  plot: {result['plot']}"])
 
 
 def baseline(

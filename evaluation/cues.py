@@ -145,17 +145,17 @@ DIRECTION_SOURCES = (
 class CueSettings:
     """Analysis settings (times in seconds, frequencies in Hz)."""
 
-    hop_s: float = 0.010
-    fmin: float = 65.0
-    fmax: float = 500.0
-    pitch_frame_s: float = 0.064
-    rms_frame_s: float = 0.025
-    hnr_frame_s: float = 0.040
-    envelope_smooth_s: float = 0.050
-    nucleus_prominence_db: float = 2.0
-    nucleus_min_gap_s: float = 0.100
-    period_factor: float = 1.3
-    silence_db: float = 35.0
+    hop_s: float = 0.010  # one cue value per hop
+    fmin: float = 65.0  # lowest F0 searched
+    fmax: float = 500.0  # highest F0 searched
+    pitch_frame_s: float = 0.064  # pyin frame (rounded to a power of two samples)
+    rms_frame_s: float = 0.025  # loudness frame
+    hnr_frame_s: float = 0.040  # harmonics-to-noise frame (autocorrelation)
+    envelope_smooth_s: float = 0.050  # smoothing of the loudness envelope for syllable nuclei
+    nucleus_prominence_db: float = 2.0  # a nucleus rises this much above its dips
+    nucleus_min_gap_s: float = 0.100  # nuclei closer than this count once
+    period_factor: float = 1.3  # jitter/shimmer use neighbouring periods within this ratio
+    silence_db: float = 35.0  # a frame this far below the loudest is unvoiced
 
     def __post_init__(self) -> None:
         check(self.hop_s > 0, "hop_s", f"must be positive, got {self.hop_s}")

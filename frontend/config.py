@@ -29,30 +29,30 @@ from edgeser.settings import SettingsError, check, from_mapping, to_mapping
 class FrontendConfig:
     """MicroFrontend settings (units in the names: Hz, ms, bits)."""
 
-    sample_rate: int = 16000
-    window_ms: int = 30
-    stride_ms: int = 20
-    num_channels: int = 40
-    lower_band_hz: float = 125.0
-    upper_band_hz: float = 7500.0
+    sample_rate: int = 16000  # Hz of the audio the frontend reads
+    window_ms: int = 30  # analysis window (Hann) per frame
+    stride_ms: int = 20  # one frame per stride
+    num_channels: int = 40  # mel filterbank channels = features per frame
+    lower_band_hz: float = 125.0  # lowest filterbank edge
+    upper_band_hz: float = 7500.0  # highest filterbank edge (below Nyquist)
     # Noise reduction (per-channel noise estimate subtracted from the energy).
     noise_reduction: bool = True
-    smoothing_bits: int = 10
-    even_smoothing: float = 0.025
-    odd_smoothing: float = 0.06
-    min_signal_remaining: float = 0.05
+    smoothing_bits: int = 10  # fixed-point precision of the noise estimate
+    even_smoothing: float = 0.025  # noise estimate update rate, even channels
+    odd_smoothing: float = 0.06  # noise estimate update rate, odd channels
+    min_signal_remaining: float = 0.05  # share of the energy never subtracted
     # Per-channel amplitude normalisation (PCAN) gain control.
     pcan: bool = True
-    pcan_strength: float = 0.95
-    pcan_offset: float = 80.0
-    gain_bits: int = 21
+    pcan_strength: float = 0.95  # exponent of the gain normalisation
+    pcan_offset: float = 80.0  # added to the noise estimate before the power
+    gain_bits: int = 21  # fixed-point bits of the PCAN gain
     # Log scale.
     log_scale: bool = True
-    log_shift: int = 6
+    log_shift: int = 6  # right shift of the log2 output (scale of the codes)
     # uint16 frontend output -> int8 model input (see module docstring).
-    int8_scale_num: int = 256
-    int8_scale_den: int = 666
-    int8_offset: int = -128
+    int8_scale_num: int = 256  # int8 = raw * num / den + offset
+    int8_scale_den: int = 666  # raw code that maps to the top of the int8 range
+    int8_offset: int = -128  # int8 of raw 0 (silence)
 
     def __post_init__(self) -> None:
         check(4000 <= self.sample_rate <= 48000, "sample_rate", f"must be in 4000..48000 Hz, got {self.sample_rate}")

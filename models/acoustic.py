@@ -59,17 +59,17 @@ def subsample_strides(subsample: int) -> list[int]:
 class AcousticConfig:
     """Sizes of the acoustic transformer (see module docstring for the shapes)."""
 
-    num_frames: int = 150
-    num_channels: int = 40
-    d_model: int = 64
-    num_heads: int = 4
-    num_layers: int = 3
-    ff_dim: int = 128
-    subsample: int = 6
-    pooling: str = "mean"
-    num_classes: int = 4
-    dropout: float = 0.1
-    embedding_dim: int = 64
+    num_frames: int = 150  # T: input frames (20 ms each by default)
+    num_channels: int = 40  # C: mel channels of the frontend
+    d_model: int = 64  # d: width of every transformer block
+    num_heads: int = 4  # attention heads (d_model / num_heads channels each)
+    num_layers: int = 3  # transformer blocks
+    ff_dim: int = 128  # hidden width of the conv feed-forward
+    subsample: int = 6  # time subsampling of the stem: T' = ceil(T / subsample)
+    pooling: str = "mean"  # "mean" | "flam" (frame-level attention) | "meanmax"
+    num_classes: int = 4  # emotions (set from the recipe's label list)
+    dropout: float = 0.1  # before the logits, training only
+    embedding_dim: int = 64  # width of the "embedding" layer the fusion head reads
     stem: str = "conv1d"  # "conv1d" | "conv2d"
     stem_channels: int = 16  # conv2d: channels of the first 3x3 conv (the second has twice as many)
     input_norm: str = "none"  # "none" | "utterance" (minus the clip's mean per channel)

@@ -25,11 +25,11 @@ if TYPE_CHECKING:  # TensorFlow loads when a model is built, not when a recipe i
 class FusionConfig:
     """Sizes of the fusion head (input sizes are the two embedding_dims)."""
 
-    acoustic_dim: int = 64
-    keyword_dim: int = 64
-    hidden_dim: int = 64
-    num_classes: int = 4
-    dropout: float = 0.2
+    acoustic_dim: int = 64  # acoustic embedding width
+    keyword_dim: int = 64  # pooled keyword embedding width
+    hidden_dim: int = 64  # the "hidden" layer (ReLU)
+    num_classes: int = 4  # emotions
+    dropout: float = 0.2  # after the hidden layer, training only
     # "standard": train on inputs standardised with the training set's mean and std per
     # dimension, then fold that affine map into the hidden layer (same ops, same size)
     input_norm: str = added("none")

@@ -28,9 +28,9 @@ if TYPE_CHECKING:  # TensorFlow loads when a model is built, not when a recipe i
 class KwsConfig:
     """Sizes of the DSResNet-SE; defaults: 1 s window = 49 frames (30 ms window, 20 ms stride) x 40 channels."""
 
-    num_frames: int = 49
-    num_channels: int = 40
-    num_keywords: int = 10
+    num_frames: int = 49  # T: 1 s of 20 ms frames
+    num_channels: int = 40  # C: mel channels
+    num_keywords: int = 10  # keyword classes (plus the silence/unknown the recipe adds)
     channels: tuple[int, ...] = (64, 64, 96, 96)
     strides: tuple[int, ...] = (1, 2, 1, 2)
     se_ratio: int = 4

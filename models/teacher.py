@@ -7,8 +7,8 @@ A teacher is one of:
 
 * a Keras model file (``.keras``, ``.h5``, ``.hdf5``) taking the same feature input;
   edgeser's custom layers are known to the loader;
-* an ONNX file (``.onnx``), run with onnxruntime when it is installed (it is not an
-  edgeser dependency: ``pip install onnxruntime``);
+* an ONNX file (``.onnx``, e.g. a PyTorch model exported with ``torch.onnx.export``), run
+  with onnxruntime (pinned, installed by ``make setup``);
 * an edgeser run folder (holds ``recipe.yaml``): its trained acoustic model.
 
 The teacher's input shape must match x's [T, C] and its class count the expected K;
@@ -84,7 +84,7 @@ def _onnx_logits(source: Path, x: np.ndarray, batch_size: int) -> np.ndarray:
         import onnxruntime as ort
     except ImportError:
         raise TeacherError(f"{source}: ONNX teachers need onnxruntime, which is not installed "
-                           "(pip install onnxruntime)") from None
+                           "(`make setup` installs the pinned version)") from None
     try:
         session = ort.InferenceSession(str(source), providers=["CPUExecutionProvider"])
     except Exception as exc:

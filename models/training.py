@@ -42,17 +42,17 @@ class LossSettings:
     ``center_alpha`` (Wen et al., 2016). See :mod:`edgeser.models.losses`.
     """
 
-    ce: float = 1.0
-    kl: float = 0.0
-    focal: float = 0.0
-    focal_gamma: float = 2.0
-    cosine: float = 0.0
-    center: float = 0.0
-    center_alpha: float = 0.5
-    supcon: float = 0.0
-    supcon_temperature: float = 0.1
-    distill: float = 0.0
-    distill_temperature: float = 2.0
+    ce: float = 1.0  # cross-entropy on the (label-distribution) targets
+    kl: float = 0.0  # KL divergence to the label distribution
+    focal: float = 0.0  # focal loss (Lin et al., 2017)
+    focal_gamma: float = 2.0  # focusing exponent of the focal loss
+    cosine: float = 0.0  # 1 - cosine(softmax, target)
+    center: float = 0.0  # center loss on the embedding
+    center_alpha: float = 0.5  # rate the class centers move at
+    supcon: float = 0.0  # supervised contrastive loss on the embedding
+    supcon_temperature: float = 0.1  # temperature of the SupCon similarities
+    distill: float = 0.0  # KL to the teacher's softened outputs
+    distill_temperature: float = 2.0  # softening temperature of teacher and student
 
     def __post_init__(self) -> None:
         for name in LOSS_WEIGHTS:
@@ -75,12 +75,12 @@ class LossSettings:
 class TrainSettings:
     """Optimisation settings of one model (units: epochs, examples, learning rate)."""
 
-    epochs: int = 30
-    batch_size: int = 32
-    learning_rate: float = 2e-3
+    epochs: int = 30  # at most; early stopping may end sooner
+    batch_size: int = 32  # examples per step
+    learning_rate: float = 2e-3  # Adam's, at the start of the schedule
     patience: int = 8  # epochs without a better validation UA before stopping
     class_weighting: bool = True  # weight classes by inverse frequency
-    label_smoothing: float = 0.0
+    label_smoothing: float = 0.0  # share of each target spread over all classes
     # SpecAugment on the training features, redrawn every epoch (single-input [N, T, C]
     # models only): share of frames / of channels masked per example, in up to 2 blocks
     # each, filled with the example's minimum (the silence code). 0 = off.

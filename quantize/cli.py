@@ -3,6 +3,7 @@
 ``edgeser check MODEL.tflite…``   static Edge TPU compatibility prediction
 ``edgeser memory MODEL.tflite…``  flash + TFLite-Micro arena per model and in total
 ``edgeser compile MODEL.tflite… | --run RUN`` run Coral's compiler when it is installed
+``edgeser convert MODEL.onnx --calibration X --out DIR`` a user's ONNX model to int8 + its check
 """
 
 from __future__ import annotations
@@ -172,4 +173,49 @@ def compile_edgetpu(
     else:
         console.print(result.output)
     if result.returncode != 0 or not result.log.success or any(not m.fully_mapped for m in result.log.models):
+        raise typer.Exit(FAILED)
+
+
+def convert(
+    model: Path = typer.Argument(..., help="An ONNX model (e.g. from torch.onnx.export(..., dynamo=False))."),
+    calibration: Path = typer.Option(..., "--calibration", help="Calibration inputs in the ONNX layout: FEATURES.npy "
+                                     "[N, ...], a .npz keyed by input name, or a folder of .npy files."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for <name>_int8.tflite and <name>_check.json."),
+    name: Optional[str] = typer.Option(None, "--name", help="Base name of the outputs (default: the model's file name)."),
+    keep_layout: bool = typer.Option(False, "--keep-layout", help="Keep the ONNX input layout (adds a TRANSPOSE the "
+                                     "Edge TPU does not map) instead of onnx2tf's channels-last input."),
+    json_out: bool = typer.Option(False, "--json", help="Print the report as JSON instead of the table."),
+) -> None:
+    """ONNX -> onnx2tf -> full int8 (calibrated) -> Edge TPU check, and the int8 model's agreement with the float
+    ONNX model on the calibration examples; exit 1 when an op falls back to the CPU, 2 when it cannot convert."""
+    from edgeser.evaluation.onnx_import import convert_onnx
+    from edgeser.quantize.edgetpu_check import format_table, summary_line
+    from edgeser.quantize.onnx_convert import OnnxConvertError, onnx2tf_available
+
+    err = Console(stderr=True)
+    if out.exists() and not out.is_dir():
+        err.print(f"[red]error:[/red] --out {out} is a file; it must be a folder")
+        raise typer.Exit(BAD_INPUT)
+    missing = onnx2tf_available()
+    if missing:
+        err.print(f"[red]error:[/red] {missing}", soft_wrap=True)
+        raise typer.Exit(BAD_INPUT)
+    try:
+        doc, report = convert_onnx(model, calibration, out, name, keep_layout)
+    except OnnxConvertError as exc:
+        err.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(BAD_INPUT)
+    if json_out:
+        print(json.dumps(doc, indent=2))
+    else:
+        console = Console()
+        console.print(format_table(report))
+        agree = doc["int8_vs_float"]
+        shapes = ", ".join(f"{i['name']} {i['onnx_shape']} -> {i['int8_shape']}" for i in doc["inputs"])
+        console.print(f"inputs: {shapes} ({doc['layout']})")
+        console.print(f"int8 vs float ONNX on {doc['calibration']['examples']} calibration examples: argmax agreement "
+                      f"{agree['argmax_agreement']:.1%}, mean |error| {agree['mean_abs_error']:.4g}")
+        console.print(summary_line(report))
+        console.print(f"wrote {doc['tflite']} ({doc['tflite_bytes']} B) and {doc['report']}")
+    if not report.fully_mapped:
         raise typer.Exit(FAILED)

@@ -166,20 +166,13 @@ _ACT_NAMES = {v: k for k, v in vars(schema.ActivationFunctionType).items() if no
 NotATFLiteModel = tflite_file.TFLiteFileError  # the one reader's error (kept under the check's old name)
 
 
-@dataclass(frozen=True)
-class TensorInfo:
-    """One tensor an op reads or writes (``shape`` in elements; -1 in ``signature`` = dynamic)."""
+TensorInfo = tflite_file.TensorInfo  # one tensor an op reads or writes (-1 in ``signature`` = dynamic)
 
-    index: int
-    name: str
-    type: str
-    shape: tuple[int, ...]
-    signature: tuple[int, ...]
-    constant: bool
 
-    def describe(self) -> str:
-        dims = "x".join(str(d) for d in (self.signature or self.shape)) or "scalar"
-        return f"{self.type.lower()}[{dims}]" + (" const" if self.constant else "")
+def describe_tensor(t: TensorInfo) -> str:
+    """``int8[1x150x40] const``: type, shape (the signature when it has dynamic dims), constness."""
+    dims = "x".join(str(d) for d in (t.signature or t.shape)) or "scalar"
+    return f"{t.dtype.lower()}[{dims}]" + (" const" if t.constant else "")
 
 
 @dataclass
@@ -258,8 +251,7 @@ op_name = tflite_file.op_name
 
 
 def _tensor_info(model: Any, subgraph: Any, index: int) -> TensorInfo:
-    t = tflite_file.tensor_info(model, index)
-    return TensorInfo(t.index, t.name, t.dtype, t.shape, t.signature, t.constant)
+    return tflite_file.tensor_info(model, index)
 
 
 def _const_values(model: Any, subgraph: Any, index: int) -> np.ndarray | None:
@@ -273,9 +265,9 @@ def _tensor_problem(t: TensorInfo, is_model_input: bool) -> str:
     Types apply to every tensor (int32/int64 only for constants: biases, shapes, axes);
     the shape rules (static, batch 1, 3 innermost dims) to activations only.
     """
-    if t.type not in _QUANT_TYPES:
-        if not (t.constant and t.type in _PARAM_TYPES):
-            return f"tensor '{t.name}' is {t.type.lower()}: the Edge TPU needs 8-bit quantized tensors (int8/uint8)"
+    if t.dtype not in _QUANT_TYPES:
+        if not (t.constant and t.dtype in _PARAM_TYPES):
+            return f"tensor '{t.name}' is {t.dtype.lower()}: the Edge TPU needs 8-bit quantized tensors (int8/uint8)"
     if t.constant:  # weights/biases/params: only their type matters here
         return ""
     if any(d < 0 for d in t.signature):
@@ -370,7 +362,7 @@ def _check_op(model: Any, subgraph: Any, op: Any, graph_inputs: set[int], graph_
     def verdict(reason: str) -> OpReport:
         return OpReport(0, name, version, ins, outs, maps=not reason, reason=reason)
 
-    if name == "QUANTIZE" and ins and ins[0].type not in _QUANT_TYPES and ins[0].index in graph_inputs:
+    if name == "QUANTIZE" and ins and ins[0].dtype not in _QUANT_TYPES and ins[0].index in graph_inputs:
         rep = verdict("float QUANTIZE of the model input: runs on the CPU before the Edge TPU part (export int8 inputs)")
         rep.boundary = True
         return rep
@@ -485,8 +477,8 @@ def format_table(report: CheckReport):
             str(op.index),
             op.name,
             str(op.version),
-            ", ".join(t.describe() for t in op.inputs),
-            ", ".join(t.describe() for t in op.outputs),
+            ", ".join(describe_tensor(t) for t in op.inputs),
+            ", ".join(describe_tensor(t) for t in op.outputs),
             where,
             reason,
         )

@@ -71,9 +71,9 @@ def _ordered(s: dict) -> None:
 
 @pytest.mark.parametrize("backend,variant", [("litert", "builtin"), ("litert", "reference"), ("tflm", "")])
 def test_host_backends_report_real_timings(models, backend, variant):
-    from edgeser.benchmarks.measure import benchmark_model
+    from edgeser.benchmarks.measure import Timing, benchmark_model
 
-    r = benchmark_model(read_model(models["small"]), backend, variant, warmup=WARMUP, runs=RUNS)
+    r = benchmark_model(read_model(models["small"]), backend, variant, Timing(WARMUP, RUNS))
     assert r["stats"]["n"] == RUNS == len(r["samples_ms"])
     _ordered(r["stats"])
     assert r["label"] == (f"{backend}/{variant}" if variant else backend)
@@ -96,10 +96,10 @@ def test_features_file_fills_the_input(models, tmp_path):
 
 
 def test_per_op_breakdown_covers_every_op(models):
-    from edgeser.benchmarks.measure import benchmark_model
+    from edgeser.benchmarks.measure import Timing, benchmark_model
 
     mf = read_model(models["small"])
-    r = benchmark_model(mf, "tflm", "", warmup=1, runs=5, per_op=True, per_op_runs=5)
+    r = benchmark_model(mf, "tflm", "", Timing(1, 5), per_op=True, per_op_runs=5)
     assert [o["op"] for o in r["ops"]] == mf.op_names
     assert all(o["median_ms"] is not None and o["median_ms"] > 0 for o in r["ops"])
     assert r["ops"][0]["macs"] > 0 and r["ops_sum_ms"] > 0
@@ -115,9 +115,9 @@ def read_model_bytes(data: bytes) -> list[str]:
 
 
 def test_vs_reports_ratio_of_medians(models):
-    from edgeser.benchmarks.measure import compare_models
+    from edgeser.benchmarks.measure import Timing, compare_models
 
-    c = compare_models(read_model(models["small"]), read_model(models["large"]), "litert", "reference", warmup=WARMUP, runs=RUNS)
+    c = compare_models(read_model(models["small"]), read_model(models["large"]), "litert", "reference", Timing(WARMUP, RUNS))
     a, b = c["a"]["stats"], c["b"]["stats"]
     assert a["n"] == b["n"] == RUNS
     _ordered(a)

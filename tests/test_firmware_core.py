@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import math
 import os
 import re
 import shutil
@@ -24,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from edgeser.evaluation.int8 import quantize_multiplier
 
 REPO = Path(__file__).resolve().parents[1]
 FIRMWARE = REPO / "firmware"
@@ -86,21 +87,6 @@ def ref_int8(raw: int, num: int, den: int, offset: int) -> int:
     return max(-128, min(127, (raw * num + den // 2) // den + offset))
 
 
-def ref_quantize_multiplier(real: float) -> tuple[int, int]:
-    if not real > 0.0:
-        return 0, 0
-    q, shift = math.frexp(real)
-    q_fixed = math.floor(q * (1 << 31) + 0.5)  # std::round for positive values
-    if q_fixed == 1 << 31:
-        q_fixed //= 2
-        shift += 1
-    if shift < -31:
-        return 0, 0
-    if shift > 30:
-        return (1 << 31) - 1, 30
-    return q_fixed, shift
-
-
 def ref_multiply(x: int, m: int, shift: int) -> int:
     if m == 0:
         return 0
@@ -110,7 +96,7 @@ def ref_multiply(x: int, m: int, shift: int) -> int:
 
 
 def ref_requant(q: int, s_in: float, z_in: int, s_out: float, z_out: int, divisor: int = 1) -> int:
-    m, shift = ref_quantize_multiplier(f32(s_in) / (f32(s_out) * divisor))
+    m, shift = quantize_multiplier(f32(s_in) / (f32(s_out) * divisor))
     return max(-128, min(127, ref_multiply(q - z_in, m, shift) + z_out))
 
 
@@ -180,7 +166,7 @@ def test_requantisation_matches_python(cli: Path):
     for (s_in, z_in, s_out, z_out), line in zip(cases, out):
         assert [int(v) for v in line.split()] == [ref_requant(q, s_in, z_in, s_out, z_out) for q in qs]
     for real, line in zip((0.5, 1.0, 0.25, 3.0, 1e-12, 0.0123456, 1.9999999), out[len(cases):]):
-        assert tuple(int(v) for v in line.split()) == ref_quantize_multiplier(real), real
+        assert tuple(int(v) for v in line.split()) == quantize_multiplier(real), real
 
 
 def test_pooling_matches_python(cli: Path):
@@ -195,7 +181,7 @@ def test_pooling_matches_python(cli: Path):
         lines.append(f"pool {k} {d} {s_in!r} {z_in} {s_out!r} {z_out} " + " ".join(map(str, emb.ravel())))
     out = run_cli(cli, lines)
     for (k, d, s_in, z_in, s_out, z_out, emb), line in zip(cases, out):
-        m, shift = ref_quantize_multiplier(s_in / (s_out * k))
+        m, shift = quantize_multiplier(s_in / (s_out * k))
         sums = (emb.astype(np.int64) - z_in).sum(axis=0)
         want = [max(-128, min(127, ref_multiply(int(s), m, shift) + z_out)) for s in sums]
         assert [int(v) for v in line.split()] == want

@@ -65,17 +65,31 @@ def test_teacher_shape_and_class_mismatch_name_the_file(saved_teacher, tmp_path)
         teacher_logits(tmp_path, _features(2))
 
 
-def test_onnx_teacher_without_onnxruntime_says_how_to_install(tmp_path):
-    try:
-        import onnxruntime  # noqa: F401
-    except ImportError:
-        pass
-    else:
-        pytest.skip("onnxruntime is installed here; this checks the message given without it")
-    model = tmp_path / "teacher.onnx"
-    model.write_bytes(b"\x08\x07")
-    with pytest.raises(TeacherError, match=r"teacher\.onnx.*pip install onnxruntime"):
-        teacher_logits(model, _features(2))
+def test_onnx_teacher_matches_the_keras_teacher(saved_teacher, tmp_path):
+    """The same linear teacher written as ONNX (ReduceMean over time, MatMul, Add) gives the same logits
+    through onnxruntime, with a dynamic and with a fixed batch; a broken .onnx is named."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    _, model = saved_teacher
+    kernel, bias = model.layers[-1].get_weights()
+    x = _features(10)
+    for batch in ("N", 4):  # 4: the last chunk of 10 is padded and cut back
+        graph = helper.make_graph(
+            [helper.make_node("ReduceMean", ["x"], ["m"], axes=[1], keepdims=0),
+             helper.make_node("MatMul", ["m", "w"], ["mw"]), helper.make_node("Add", ["mw", "b"], ["y"])],
+            "teacher", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [batch, T, C])],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, [batch, K])],
+            initializer=[numpy_helper.from_array(kernel, "w"), numpy_helper.from_array(bias, "b")],
+        )
+        path = tmp_path / f"teacher_{batch}.onnx"
+        onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), str(path))
+        got = teacher_logits(path, x, num_classes=K)
+        np.testing.assert_allclose(got, model(x, training=False).numpy(), rtol=1e-5, atol=1e-5)
+    broken = tmp_path / "teacher.onnx"
+    broken.write_bytes(b"\x08\x07")
+    with pytest.raises(TeacherError, match=r"teacher\.onnx: cannot load the ONNX model"):
+        teacher_logits(broken, _features(2))
 
 
 def test_run_folder_teacher(tiny_run):

@@ -73,54 +73,8 @@ def test_frontend_working_bytes_formula():
 
 
 # --- compiler log -------------------------------------------------------------
-LOG_TWO_MODELS = """\
-Edge TPU Compiler version 16.0.384591198
-Started a compilation timeout timer of 180 seconds.
-
-Model compiled successfully in 1234 ms.
-
-Input model: acoustic.tflite
-Input size: 412.50KiB
-Output model: out/acoustic_edgetpu.tflite
-Output size: 455.13KiB
-On-chip memory used for caching model parameters: 1.23MiB
-On-chip memory remaining for caching model parameters: 6.52MiB
-Off-chip memory used for streaming uncached model parameters: 0.00B
-Number of Edge TPU subgraphs: 1
-Total number of operations: 24
-Operation log: out/acoustic_edgetpu.log
-
-Operator                       Count      Status
-
-CONV_2D                        20         Mapped to Edge TPU
-MEAN                           1          Mapped to Edge TPU
-FULLY_CONNECTED                1          Mapped to Edge TPU
-QUANTIZE                       2          Mapped to Edge TPU
-
-Input model: fusion.tflite
-Input size: 20.00KiB
-Output model: out/fusion_edgetpu.tflite
-Output size: 30.00KiB
-On-chip memory used for caching model parameters: 16.00KiB
-On-chip memory remaining for caching model parameters: 6.50MiB
-Off-chip memory used for streaming uncached model parameters: 1.50KiB
-Number of Edge TPU subgraphs: 1
-Total number of operations: 5
-Operation log: out/fusion_edgetpu.log
-
-Model successfully compiled but not all operations are supported by the Edge TPU. A percentage of the model will instead run on the CPU, which is slower. If possible, consider updating your model to use only operations supported by the Edge TPU. For details, visit g.co/coral/model-reqs.
-Number of operations that will run on Edge TPU: 3
-Number of operations that will run on CPU: 2
-
-Operator                       Count      Status
-
-FULLY_CONNECTED                2          Mapped to Edge TPU
-ADD                            1          Mapped to Edge TPU
-TRANSPOSE                      1          Operation is otherwise supported, but not mapped due to some unspecified limitation
-GELU                           1          Operation not supported
-Compilation child process completed within timeout period.
-Compilation succeeded!
-"""
+# Two models co-compiled: the console output as the compiler prints it (format: quantize/compiler.py).
+LOG_TWO_MODELS = (Path(__file__).parent / "data" / "edgetpu_compiler_two_models.log").read_text()
 
 
 def test_parse_size():

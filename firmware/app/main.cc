@@ -34,19 +34,7 @@
 #include "edgeser/config_check.h"
 
 #if !EDGESER_MODELS_FROM_LFS
-// The linked model arrays (model_<name>.cc or edgeser_<name>_model.cc, as
-// edgeser.quantize.c_export writes them). Declared here rather than through the
-// generated header so either file naming works; global-namespace variables have
-// the same symbol with C or C++ linkage.
-extern const unsigned char edgeser_keyword_model[];
-extern const unsigned int edgeser_keyword_model_len;
-extern const unsigned int edgeser_keyword_model_crc32;
-extern const unsigned char edgeser_acoustic_model[];
-extern const unsigned int edgeser_acoustic_model_len;
-extern const unsigned int edgeser_acoustic_model_crc32;
-extern const unsigned char edgeser_fusion_model[];
-extern const unsigned int edgeser_fusion_model_len;
-extern const unsigned int edgeser_fusion_model_crc32;
+#include "edgeser/model_arrays.h"
 #endif
 
 // Portable core.

@@ -5,17 +5,8 @@
 #include <cstring>
 
 #include "edgeser/crc32.h"
+#include "edgeser/model_arrays.h"
 #include "mini_test.h"
-
-extern const unsigned char edgeser_keyword_model[];
-extern const unsigned int edgeser_keyword_model_len;
-extern const unsigned int edgeser_keyword_model_crc32;
-extern const unsigned char edgeser_acoustic_model[];
-extern const unsigned int edgeser_acoustic_model_len;
-extern const unsigned int edgeser_acoustic_model_crc32;
-extern const unsigned char edgeser_fusion_model[];
-extern const unsigned int edgeser_fusion_model_len;
-extern const unsigned int edgeser_fusion_model_crc32;
 
 namespace {
 void CheckModel(const unsigned char* data, unsigned int len, unsigned int crc) {

@@ -42,19 +42,14 @@ using namespace edgeser;
 
 namespace {
 
+using namespace edgeser::model_io;  // sizes and the schedule of model_io.h
+
 constexpr size_t kC = EDGESER_ACOUSTIC_INPUT_CHANNELS;
-constexpr size_t kTk = EDGESER_KEYWORD_INPUT_FRAMES;
-constexpr size_t kT = EDGESER_ACOUSTIC_INPUT_FRAMES;
-constexpr size_t kK = EDGESER_KEYWORD_NUM_WINDOWS;
-constexpr size_t kKwDim = EDGESER_KEYWORD_OUTPUT_SIZE;
-constexpr size_t kAcDim = EDGESER_ACOUSTIC_OUTPUT_SIZE;
-constexpr size_t kN = EDGESER_FUSION_OUTPUT_SIZE;
+constexpr size_t kN = kFusionOutputs;
 static_assert(EDGESER_KEYWORD_INPUT_CHANNELS == EDGESER_ACOUSTIC_INPUT_CHANNELS, "one channel count");
 
-constexpr Schedule kSchedule = ModelIoSchedule();
-static_assert(kSchedule.Aligned(), "keyword windows must tile the acoustic window (see config_check.h)");
-
-using Pipeline = StreamPipeline<kT, kC, kTk, kK, kKwDim, kAcDim, kN, EDGESER_SMOOTHING_HISTORY>;
+using Pipeline = StreamPipeline<kAcFrames, kC, kKwFrames, kKwWindows, kKwDim, kAcDim, kN,
+                                EDGESER_SMOOTHING_HISTORY>;
 
 template <typename T>
 void PrintInts(const char* tag, uint64_t f, const T* v, size_t n) {
@@ -63,22 +58,27 @@ void PrintInts(const char* tag, uint64_t f, const T* v, size_t n) {
   std::printf("\n");
 }
 
-// Reads one line "<tag> v[n]" from stdin into out (int8). False on mismatch.
+// Reads one line "<tag> v[n]" from stdin into out (int8). On a mismatch prints
+// "error expected <tag> with n int8 values" and returns false.
 bool ReadReply(const char* tag, size_t n, int8_t* out) {
   std::fflush(stdout);
   std::string line;
-  if (!std::getline(std::cin, line)) return false;
-  std::istringstream in(line);
-  std::string got;
-  in >> got;
-  if (got != tag) return false;
-  long v;
   size_t i = 0;
-  while (in >> v) {
-    if (i == n || v < -128 || v > 127) return false;
-    out[i++] = static_cast<int8_t>(v);
+  bool ok = static_cast<bool>(std::getline(std::cin, line));
+  if (ok) {
+    std::istringstream in(line);
+    std::string got;
+    in >> got;
+    ok = got == tag;
+    long v;
+    while (ok && in >> v) {
+      ok = i < n && v >= -128 && v <= 127;
+      if (ok) out[i++] = static_cast<int8_t>(v);
+    }
   }
-  return i == n;
+  if (ok && i == n) return true;
+  std::printf("error expected %s with %zu int8 values\n", tag, n);
+  return false;
 }
 
 }  // namespace
@@ -98,7 +98,7 @@ int main() {
     std::string cmd;
     if (!(in >> cmd)) continue;
     if (cmd == "info") {
-      std::printf("info %zu %zu %zu %zu %zu %zu %zu %d %d %d\n", kC, kTk, kT, kK, kKwDim, kAcDim, kN,
+      std::printf("info %zu %d %d %d %d %d %zu %d %d %d\n", kC, kKwFrames, kAcFrames, kKwWindows, kKwDim, kAcDim, kN,
                   EDGESER_KEYWORD_HOP_FRAMES, EDGESER_DECISION_HOP_FRAMES, EDGESER_SMOOTHING_MODE);
     } else if (cmd == "reset") {
       pipeline.Reset();
@@ -121,26 +121,17 @@ int main() {
       if (pipeline.KeywordDue()) {
         pipeline.KeywordInput(kw_in);
         PrintInts("keyword_in", f, kw_in, sizeof(kw_in));
-        if (!ReadReply("keyword_out", kKwDim, kw_out)) {
-          std::printf("error expected keyword_out with %zu int8 values\n", kKwDim);
-          return 1;
-        }
+        if (!ReadReply("keyword_out", kKwDim, kw_out)) return 1;
         pipeline.PushKeywordEmbedding(kw_out);
       }
       if (pipeline.DecisionDue()) {
         pipeline.AcousticInput(ac_in);
         PrintInts("acoustic_in", f, ac_in, sizeof(ac_in));
-        if (!ReadReply("acoustic_out", kAcDim, ac_out)) {
-          std::printf("error expected acoustic_out with %zu int8 values\n", kAcDim);
-          return 1;
-        }
+        if (!ReadReply("acoustic_out", kAcDim, ac_out)) return 1;
         pipeline.FusionInputs(ac_out, fusion_ac, fusion_kw);
         PrintInts("fusion_acoustic", f, fusion_ac, kAcDim);
         PrintInts("fusion_keyword", f, fusion_kw, kKwDim);
-        if (!ReadReply("fusion_out", kN, logits)) {
-          std::printf("error expected fusion_out with %zu int8 values\n", kN);
-          return 1;
-        }
+        if (!ReadReply("fusion_out", kN, logits)) return 1;
         const Decision d = pipeline.Decide(logits, probs, smoothed);
         std::printf("decision %llu %zu %.9g", static_cast<unsigned long long>(f), d.index,
                     static_cast<double>(d.confidence));

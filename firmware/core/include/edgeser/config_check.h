@@ -112,20 +112,10 @@ constexpr int LedCode(int index) {
 }
 
 // --- model_io.h -----------------------------------------------------------------
-constexpr int kKwFrames = EDGESER_KEYWORD_INPUT_FRAMES;
-constexpr int kKwDim = EDGESER_KEYWORD_OUTPUT_SIZE;
-constexpr int kKwWindows = EDGESER_KEYWORD_NUM_WINDOWS;
-constexpr int kAcFrames = EDGESER_ACOUSTIC_INPUT_FRAMES;
-constexpr int kAcDim = EDGESER_ACOUSTIC_OUTPUT_SIZE;
-constexpr int kFusionInputs = EDGESER_FUSION_NUM_INPUTS;
+using namespace model_io;  // kKwFrames, kKwDim, kKwWindows, kAcFrames, kAcDim, kFusionInputs, kSchedule
 static_assert(EDGESER_KEYWORD_INPUT_CHANNELS == kNumChannels, "keyword model channels != frontend channels");
 static_assert(EDGESER_ACOUSTIC_INPUT_CHANNELS == kNumChannels, "acoustic model channels != frontend channels");
 static_assert(kKwFrames > 0 && kAcFrames >= kKwFrames, "need 0 < KEYWORD_INPUT_FRAMES <= ACOUSTIC_INPUT_FRAMES");
-constexpr Schedule kSchedule = ModelIoSchedule();
-static_assert(kSchedule.Aligned(),
-              "keyword windows must tile the acoustic window: (ACOUSTIC_INPUT_FRAMES - KEYWORD_INPUT_FRAMES) % "
-              "KEYWORD_HOP_FRAMES == 0, KEYWORD_NUM_WINDOWS == that quotient + 1, "
-              "DECISION_HOP_FRAMES % KEYWORD_HOP_FRAMES == 0");
 static_assert(kFusionInputs == 1 || kFusionInputs == 2, "EDGESER_FUSION_NUM_INPUTS must be 1 or 2");
 static_assert(EDGESER_FUSION_ACOUSTIC_SIZE == kAcDim, "FUSION_ACOUSTIC_SIZE != ACOUSTIC_OUTPUT_SIZE");
 static_assert(EDGESER_FUSION_KEYWORD_SIZE == kKwDim, "FUSION_KEYWORD_SIZE != KEYWORD_OUTPUT_SIZE");

@@ -42,6 +42,9 @@ class FeatureWindow {
     ++total_pushed_;
   }
 
+  // All kFrames rows in storage order (not time order): [kFrames][kChannels].
+  const int8_t* storage() const { return &rows_[0][0]; }
+
   // Row `i` in time order among the rows held (0 = oldest held).
   const int8_t* Row(size_t i) const {
     const size_t oldest = (next_ + kFrames - count_) % kFrames;

@@ -11,6 +11,17 @@
 #include "edgeser/stream.h"
 
 namespace edgeser {
+namespace model_io {
+
+constexpr int kKwFrames = EDGESER_KEYWORD_INPUT_FRAMES;  // frames of one keyword window
+constexpr int kKwDim = EDGESER_KEYWORD_OUTPUT_SIZE;  // keyword embedding values
+constexpr int kKwWindows = EDGESER_KEYWORD_NUM_WINDOWS;  // keyword windows pooled per decision
+constexpr int kAcFrames = EDGESER_ACOUSTIC_INPUT_FRAMES;  // frames of the acoustic window
+constexpr int kAcDim = EDGESER_ACOUSTIC_OUTPUT_SIZE;  // acoustic embedding values
+constexpr int kFusionInputs = EDGESER_FUSION_NUM_INPUTS;  // 2: separate inputs, 1: concatenated
+constexpr int kFusionOutputs = EDGESER_FUSION_OUTPUT_SIZE;  // emotion logits
+
+}  // namespace model_io
 
 constexpr Schedule ModelIoSchedule() {
   return {static_cast<uint32_t>(EDGESER_KEYWORD_INPUT_FRAMES), static_cast<uint32_t>(EDGESER_KEYWORD_HOP_FRAMES),
@@ -30,6 +41,14 @@ inline StreamQuantization ModelIoQuantization() {
       {EDGESER_FUSION_OUTPUT_SCALE, EDGESER_FUSION_OUTPUT_ZERO_POINT},
   };
 }
+
+namespace model_io {
+constexpr Schedule kSchedule = ModelIoSchedule();
+static_assert(kSchedule.Aligned(),
+              "keyword windows must tile the acoustic window: (ACOUSTIC_INPUT_FRAMES - KEYWORD_INPUT_FRAMES) % "
+              "KEYWORD_HOP_FRAMES == 0, KEYWORD_NUM_WINDOWS == that quotient + 1, "
+              "DECISION_HOP_FRAMES % KEYWORD_HOP_FRAMES == 0");
+}  // namespace model_io
 
 }  // namespace edgeser
 

@@ -12,8 +12,8 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 
+#include "edgeser/feature_window.h"
 #include "edgeser/quant.h"
 
 namespace edgeser {
@@ -33,24 +33,15 @@ class EmbeddingPool {
   static_assert(kWindows > 0 && kDim > 0, "pool must be non-empty");
 
  public:
-  EmbeddingPool() { Reset(); }
-
-  void Reset() {
-    next_ = 0;
-    count_ = 0;
-    std::memset(emb_, 0, sizeof(emb_));
-  }
+  void Reset() { window_.Reset(); }
 
   static constexpr size_t windows() { return kWindows; }
   static constexpr size_t dim() { return kDim; }
-  size_t count() const { return count_; }
-  bool ready() const { return count_ == kWindows; }
+  size_t count() const { return window_.count(); }
+  bool ready() const { return window_.full(); }
 
-  void Push(const int8_t* embedding) {
-    std::memcpy(emb_[next_], embedding, kDim);
-    next_ = (next_ + 1 == kWindows) ? 0 : next_ + 1;
-    if (count_ < kWindows) ++count_;
-  }
+  // Keeps the embedding (kDim int8 values); the oldest of kWindows drops out.
+  void Push(const int8_t* embedding) { window_.Push(embedding); }
 
   // Requantizer for Pool(): s_emb/z_emb of the keyword output, s_out/z_out of
   // the fusion input it feeds.
@@ -65,14 +56,12 @@ class EmbeddingPool {
   // Writes kDim pooled int8 values. Returns false until kWindows were pushed.
   bool Pool(const Requantizer& r, int8_t* out) const {
     if (!ready()) return false;
-    PoolMean(&emb_[0][0], kWindows, kDim, r, out);
+    PoolMean(window_.storage(), kWindows, kDim, r, out);
     return true;
   }
 
  private:
-  int8_t emb_[kWindows][kDim];
-  size_t next_;
-  size_t count_;
+  FeatureWindow<kWindows, kDim> window_;  // the last kWindows embeddings, one per row
 };
 
 }  // namespace edgeser
