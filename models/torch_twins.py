@@ -8,8 +8,9 @@
 
 Every Keras layer that holds weights has a twin module under the same name in ``twin.layers``
 (an ``nn.ModuleDict``), so :func:`copy_keras_weights` copies a trained Keras model into its
-twin by name (conv kernels HWIO -> OIHW, depthwise HWC1 -> C1HW, dense [in, out] -> [out, in],
-BatchNorm with Keras' epsilon 1e-3). Keras "same" padding is asymmetric when a stride does not
+twin by name and :func:`copy_twin_weights` a twin trained in PyTorch back into the Keras graph
+(conv kernels HWIO <-> OIHW, depthwise HWC1 <-> C1HW, dense [in, out] <-> [out, in], BatchNorm
+with Keras' epsilon 1e-3). Keras "same" padding is asymmetric when a stride does not
 divide the length (one more row after than before); the twins pad explicitly as Keras does, so
 a copied twin gives the Keras logits to float rounding (``tests/test_torch_twins.py``: < 1e-4).
 
@@ -217,33 +218,61 @@ class FusionTwin(nn.Module):
         return self.layers["logits"](torch.relu(self.layers["hidden"](torch.cat([acoustic, keywords], dim=1))))
 
 
+def _tensors(name: str, module: nn.Module) -> list[torch.Tensor]:
+    """The twin's tensors of one layer in Keras' ``get_weights`` order (BatchNorm: gamma, beta,
+    moving mean, moving variance; attention scores: the bias only, the kernel is fixed)."""
+    layer = module.conv if isinstance(module, ConvSame) else module
+    if isinstance(layer, nn.BatchNorm2d):
+        return [layer.weight, layer.bias, layer.running_mean, layer.running_var]
+    if name.endswith("_scores"):
+        return [layer.bias]
+    return [layer.weight] + ([layer.bias] if layer.bias is not None else [])
+
+
+def _keras_layout(name: str, index: int, t: np.ndarray, to_keras: bool) -> np.ndarray:
+    """One tensor between PyTorch's and Keras' layout (index 0 of a conv or dense layer is the kernel)."""
+    if index != 0 or t.ndim not in (2, 4) or name.endswith("_scores"):
+        return t
+    if t.ndim == 2:
+        return t.T                                                                  # dense [out, in] <-> [in, out]
+    if name.endswith("_dw"):                                                        # [C, 1, kh, kw] <-> [kh, kw, C, 1]
+        return t.transpose(2, 3, 0, 1)
+    return t.transpose(2, 3, 1, 0) if to_keras else t.transpose(3, 2, 0, 1)         # OIHW <-> HWIO
+
+
+def _layers(keras_model: Any, twin: nn.Module):
+    """(name, Keras layer, twin tensors) for every twin layer; ValueError naming a layer Keras lacks."""
+    for name, module in twin.layers.items():
+        try:
+            layer = keras_model.get_layer(name)
+        except ValueError:
+            raise ValueError(f"the Keras model {keras_model.name!r} has no layer {name!r}") from None
+        yield name, layer, _tensors(name, module)
+
+
+def _check_shapes(name: str, keras_weights: list[np.ndarray], twin_weights: list[np.ndarray]) -> None:
+    if [w.shape for w in keras_weights] != [w.shape for w in twin_weights]:
+        raise ValueError(f"layer {name!r}: the twin's shapes {[w.shape for w in twin_weights]} (Keras layout) "
+                         f"differ from Keras' {[w.shape for w in keras_weights]}")
+
+
 def copy_keras_weights(keras_model: Any, twin: nn.Module) -> nn.Module:
     """Copy every weight of ``keras_model`` into ``twin`` by layer name; returns the twin in eval mode.
 
     Raises ValueError naming the first layer the twin lacks or whose shapes differ."""
-    for name, module in twin.layers.items():
-        try:
-            weights = keras_model.get_layer(name).get_weights()
-        except ValueError:
-            raise ValueError(f"the Keras model {keras_model.name!r} has no layer {name!r}") from None
-        conv = module.conv if isinstance(module, ConvSame) else module
-        if isinstance(conv, nn.Conv2d) and name.endswith("_dw"):
-            tensors = [weights[0].transpose(2, 3, 0, 1)]                            # [kh, kw, C, 1] -> [C, 1, kh, kw]
-        elif isinstance(conv, nn.Conv2d) and name.endswith("_scores"):
-            tensors = [conv.weight.detach().numpy(), weights[0]]                    # fixed blocks, trained bias
-        elif isinstance(conv, nn.Conv2d):
-            tensors = [weights[0].transpose(3, 2, 0, 1), *weights[1:]]              # HWIO -> OIHW
-        elif isinstance(conv, nn.Linear):
-            tensors = [weights[0].T, *weights[1:]]
-        else:                                                                       # BatchNorm2d
-            gamma, beta, mean, var = weights
-            conv.running_mean.data = torch.from_numpy(np.asarray(mean, np.float32))
-            conv.running_var.data = torch.from_numpy(np.asarray(var, np.float32))
-            tensors = [gamma, beta]
-        params = list(conv.parameters())
-        if len(params) != len(tensors) or any(tuple(p.shape) != t.shape for p, t in zip(params, tensors)):
-            raise ValueError(f"layer {name!r}: the twin's shapes {[tuple(p.shape) for p in params]} differ from "
-                             f"Keras' {[t.shape for t in tensors]}")
-        for p, t in zip(params, tensors):
-            p.data = torch.from_numpy(np.ascontiguousarray(t, np.float32))
+    for name, layer, tensors in _layers(keras_model, twin):
+        weights = layer.get_weights()
+        _check_shapes(name, weights, [_keras_layout(name, i, t.detach().numpy(), True) for i, t in enumerate(tensors)])
+        for i, (t, w) in enumerate(zip(tensors, weights)):
+            t.data = torch.from_numpy(np.ascontiguousarray(_keras_layout(name, i, np.asarray(w, np.float32), False)))
     return twin.eval()
+
+
+def copy_twin_weights(twin: nn.Module, keras_model: Any) -> Any:
+    """The other way: ``twin``'s weights (trained in PyTorch) into ``keras_model`` by layer name, so the
+    model goes to the device through edgeser's Keras route (``convert_int8``). Returns ``keras_model``."""
+    for name, layer, tensors in _layers(keras_model, twin):
+        weights = [_keras_layout(name, i, t.detach().numpy(), True) for i, t in enumerate(tensors)]
+        _check_shapes(name, layer.get_weights(), weights)
+        layer.set_weights(weights)
+    return keras_model

@@ -14,7 +14,7 @@ from edgeser.models.acoustic import AcousticConfig, build_acoustic_model  # noqa
 from edgeser.models.fusion import FusionConfig, build_fusion_model  # noqa: E402
 from edgeser.models.kws import KwsConfig, build_kws_model  # noqa: E402
 from edgeser.models.torch_twins import (  # noqa: E402
-    AcousticTwin, FusionTwin, KeywordTwin, copy_keras_weights, same_padding,
+    AcousticTwin, FusionTwin, KeywordTwin, copy_keras_weights, copy_twin_weights, same_padding,
 )
 from edgeser.models.training import seed_everything  # noqa: E402
 
@@ -89,6 +89,28 @@ def test_keyword_and_fusion_twins_match_keras():
     with torch.no_grad():
         got = copy_keras_weights(fusion, FusionTwin(fcfg))(torch.from_numpy(a), torch.from_numpy(k)).numpy()
     np.testing.assert_allclose(got, fusion([a, k], training=False).numpy(), rtol=0, atol=1e-5)
+
+
+def test_weights_trained_in_pytorch_go_back_into_the_keras_graph():
+    """copy_twin_weights: a twin whose weights and BatchNorm statistics moved in PyTorch, copied into a
+    fresh Keras model of the same config, gives the twin's logits (the device route stays Keras')."""
+    cfg = ACOUSTIC["ravdess_like"]
+    torch.manual_seed(1)
+    twin = AcousticTwin(cfg)
+    x = _codes((8, cfg.num_frames, cfg.num_channels), seed=3)
+    xt = torch.from_numpy(x.transpose(0, 2, 1).copy())
+    optimiser = torch.optim.SGD(twin.parameters(), lr=0.05)
+    twin.train()
+    for _ in range(3):  # a few real steps: weights and running statistics leave their init
+        optimiser.zero_grad()
+        torch.nn.functional.cross_entropy(twin(xt), torch.arange(8) % cfg.num_classes).backward()
+        optimiser.step()
+    twin.eval()
+    seed_everything(0)
+    keras_model = copy_twin_weights(twin, build_acoustic_model(cfg))
+    with torch.no_grad():
+        want = twin(xt).numpy()
+    np.testing.assert_allclose(keras_model(x, training=False).numpy(), want, rtol=0, atol=1e-4)
 
 
 def test_a_twin_of_another_shape_is_refused():
