@@ -82,10 +82,13 @@ def _split(data: Any, part: str) -> np.ndarray:
     return data[f"split_{part}"]
 
 
-def _train(run: RunDir, model, name: str, stage: str, train, val, num_classes: int, settings) -> dict:
+def _train(run: RunDir, model, name: str, stage: str, train, val, num_classes: int, settings, twin_config=None) -> dict:
+    """Train (``training.framework`` when the model has a PyTorch twin, ``twin_config``; else TensorFlow) and keep."""
     from edgeser.models.training import train_classifier
 
-    history = train_classifier(model, train, val, num_classes, settings, run.recipe.seed, description=name)
+    framework = run.recipe.training.framework if twin_config is not None else "tensorflow"
+    history = train_classifier(model, train, val, num_classes, settings, run.recipe.seed, description=name,
+                               framework=framework, twin_config=twin_config)
     return _keep(run, model, history, name, stage)
 
 
@@ -225,7 +228,8 @@ def stage_train_keyword(run: RunDir) -> dict:
     _seed(run)
     model = run_model(run, "keyword", trained=False)
     part = lambda p: (data["kw_x"][data[f"kw_split_{p}"]].astype(np.float32), data["kw_y"][data[f"kw_split_{p}"]])  # noqa: E731
-    history = _train(run, model, "keyword", "train_keyword", part("train"), part("val"), len(labels["keywords"]), run.recipe.training.keyword)
+    history = _train(run, model, "keyword", "train_keyword", part("train"), part("val"), len(labels["keywords"]),
+                     run.recipe.training.keyword, twin_config=model_configs(run.recipe, labels)[1])
     return {"best_val_ua": history["best_val_ua"], "epochs": len(history["loss"])}
 
 

@@ -22,9 +22,9 @@ from edgeser.models.acoustic import AcousticConfig
 from edgeser.models.debias import DebiasSettings
 from edgeser.models.fusion import FusionConfig
 from edgeser.models.kws import KwsConfig
-from edgeser.models.training import TrainSettings
+from edgeser.models.training import LOSS_WEIGHTS, TrainSettings
 from edgeser.models.vad import VadSettings
-from edgeser.settings import SettingsError, check, from_mapping, to_mapping
+from edgeser.settings import SettingsError, added, check, from_mapping, to_mapping
 from edgeser.strict_yaml import read_yaml_file
 
 
@@ -105,9 +105,19 @@ class TrainingSettings:
     # Extra acoustic training examples per clip: windows of data.clip_seconds at random
     # positions of the whole utterance (the features stage keeps the centre one). 0 = off.
     random_crops: int = 0
+    # "torch": the keyword, acoustic and fusion models train as their PyTorch twins
+    # (models/torch_twins.py) under the same loop and settings, then go on as Keras models.
+    framework: str = added("tensorflow")
 
     def __post_init__(self) -> None:
         check(1 <= self.ensemble_heads <= 16, "ensemble_heads", f"must be in 1..16, got {self.ensemble_heads}")
+        check(self.framework in ("tensorflow", "torch"), "framework",
+              f"must be 'tensorflow' or 'torch', got {self.framework!r}")
+        if self.framework == "torch":
+            for role in ("keyword", "acoustic", "fusion"):
+                terms = [n for n in LOSS_WEIGHTS if n != "ce" and getattr(getattr(self, role).loss, n) > 0]
+                check(not terms, "framework", f"torch trains the cross-entropy loss only; "
+                      f"training.{role}.loss.{terms[0] if terms else ''} is TensorFlow-only")
         check(0 <= self.random_crops <= 16, "random_crops", f"must be in [0, 16], got {self.random_crops}")
         if self.teacher:
             check(self.acoustic.loss.distill > 0, "teacher",

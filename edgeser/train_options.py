@@ -156,7 +156,7 @@ def train_acoustic(recipe: Recipe, acoustic_cfg, train: tuple[np.ndarray, np.nda
     model = build_acoustic_model(acoustic_cfg)
     history = train_classifier(model, (x_all, t_all), (val[0].astype(np.float32), val[1]), targets.shape[1],
                                recipe.training.acoustic, seed, description=description, progress=progress,
-                               teacher_logits=logits)
+                               teacher_logits=logits, framework=recipe.training.framework, twin_config=acoustic_cfg)
     info["training_examples"] = len(x_all)
     return model, history, info
 
@@ -189,7 +189,7 @@ def train_fusion(recipe: Recipe, fusion_cfg, train: tuple[np.ndarray, np.ndarray
     model = build_fusion_model(fusion_cfg)
     history = train_classifier(model, ([a, k], train[2]), ([va, vk], val[2]),
                                fusion_cfg.num_classes, recipe.training.fusion, seed, description=description,
-                               progress=progress)
+                               progress=progress, framework=recipe.training.framework, twin_config=fusion_cfg)
     if standard:
         model = fold_input_standardisation(model, fusion_cfg, mean, std)
     return model, history

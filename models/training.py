@@ -8,9 +8,11 @@ smoothing, SpecAugment masks redrawn every epoch, early stopping on the validati
 unweighted average recall (UA) with the best weights restored, a tqdm progress bar
 over epochs, and a history that :func:`plot_history` draws.
 
-Every run goes through one custom training step (``tf.GradientTape`` inside a
-``tf.function`` traced once per call, batch size left open), fed batches of a
-seeded NumPy shuffle. Seeded and deterministic on CPU
+The epoch loop is :func:`fit`, shared by two learners: :class:`KerasLearner` (one custom
+training step, ``tf.GradientTape`` inside a ``tf.function`` traced once per call, batch
+size left open) and, with ``framework="torch"`` (recipe ``training.framework``), the
+PyTorch twin's ``TorchLearner`` (:mod:`edgeser.models.torch_training`). Both are fed
+batches of a seeded NumPy shuffle; seeded and deterministic on CPU
 (``tf.config.experimental.enable_op_determinism``).
 """
 
@@ -329,6 +331,8 @@ def train_classifier(
     progress: bool = True,
     *,
     teacher_logits: np.ndarray | None = None,
+    framework: str = "tensorflow",
+    twin_config=None,
 ) -> TrainHistory:
     """Train ``model`` (logits output) in place; restores the best-val-UA weights.
 
@@ -343,17 +347,54 @@ def train_classifier(
     single [N, T, C] input) each epoch trains on a fresh SpecAugment-masked copy of x.
     Batches are a seeded shuffle (``np.random.default_rng(seed)``).
 
+    ``framework="torch"`` trains the model's PyTorch twin (built from ``twin_config``, the
+    model's config dataclass; :mod:`edgeser.models.torch_training`) with the same loop, data,
+    batches and settings, starting from the Keras model's weights and copying the trained
+    weights back into it.
+
     Returns the per-epoch history: ``loss`` the training objective (example-weighted
     mean over the epoch's batches), ``val_loss`` the validation cross-entropy.
     """
-    import tensorflow as tf
-    from tqdm.auto import tqdm
+    if framework == "torch":
+        from edgeser.models.torch_training import TorchLearner
 
+        bad = [f"loss.{n}" for n in LOSS_WEIGHTS if n != "ce" and getattr(settings.loss, n) > 0]
+        if bad:
+            raise ValueError(f"{description}: training.framework torch trains the cross-entropy loss only; "
+                             f"{', '.join(bad)} is TensorFlow-only (set it to 0 or use framework tensorflow)")
+        data = prepare_data(train, val, num_classes, settings, description, teacher_logits)
+        learner = TorchLearner(model, twin_config, settings, data, seed)
+        history = fit(learner, data, settings, seed, description, progress)
+        learner.copy_back()
+        return history
+    if framework != "tensorflow":
+        raise ValueError(f"{description}: framework must be 'tensorflow' or 'torch', got {framework!r}")
     seed_everything(seed)
-    if settings.bn_momentum:
-        for layer in model.submodules:
-            if isinstance(layer, tf.keras.layers.BatchNormalization):
-                layer.momentum = settings.bn_momentum
+    data = prepare_data(train, val, num_classes, settings, description, teacher_logits)
+    return fit(KerasLearner(model, settings, data, num_classes), data, settings, seed, description, progress)
+
+
+@dataclass
+class TrainingData:
+    """What every learner trains on: inputs (lists of float32 arrays), targets [N, K], the
+    label-smoothed targets, per-example class weights [N] and teacher logits [N, K]."""
+
+    x_train: list[np.ndarray]
+    x_val: list[np.ndarray]
+    targets: np.ndarray
+    val_targets: np.ndarray
+    smoothed: np.ndarray
+    weights: np.ndarray
+    teacher: np.ndarray
+
+    @property
+    def labels(self) -> np.ndarray:
+        return self.targets.argmax(axis=-1)
+
+
+def prepare_data(train, val, num_classes: int, settings: TrainSettings, description: str,
+                 teacher_logits: np.ndarray | None) -> TrainingData:
+    """Checked inputs and targets, class weights and smoothed targets (ValueError names ``description``)."""
     loss = settings.loss
     x_train, x_val = _inputs(train[0]), _inputs(val[0])
     targets = as_targets(train[1], num_classes, f"{description}: training labels")
@@ -382,61 +423,93 @@ def train_classifier(
     else:
         weights = np.ones(count, np.float32)
     smoothed = targets * (1 - settings.label_smoothing) + settings.label_smoothing / num_classes
-    smoothed = smoothed.astype(np.float32)
+    return TrainingData(x_train, x_val, targets, val_targets, smoothed.astype(np.float32), weights, teacher)
 
-    net, centers = model, None
-    if loss.needs_embedding:
-        layer = embedding_layer_name(model)
-        net = tf.keras.Model(model.inputs, [model.outputs[0], model.get_layer(layer).output], name=f"{model.name}_train")
-        if loss.center:
-            embedding_of = tf.keras.Model(model.inputs, model.get_layer(layer).output)
-            emb = logits_of(embedding_of, x_train if len(x_train) > 1 else x_train[0])
-            start = np.stack([emb[labels == k].mean(axis=0) if np.any(labels == k) else np.zeros(emb.shape[1])
-                              for k in range(num_classes)]).astype(np.float32)
-            centers = tf.Variable(start, trainable=False, name="centers")  # class means at the start
-    learning_rate = settings.learning_rate
-    if settings.lr_schedule == "cosine":
-        steps = settings.epochs * math.ceil(count / settings.batch_size)
-        learning_rate = tf.keras.optimizers.schedules.CosineDecay(settings.learning_rate, steps)
-    optimizer = tf.keras.optimizers.Adam(learning_rate)
-    optimizer.build(model.trainable_variables)
-    step = _make_step(model, net, optimizer, settings, x_train, num_classes, centers)
 
+class KerasLearner:
+    """The TensorFlow side of :func:`fit`: one traced training step, logits, weight snapshots."""
+
+    def __init__(self, model, settings: TrainSettings, data: TrainingData, num_classes: int):
+        import tensorflow as tf
+
+        if settings.bn_momentum:
+            for layer in model.submodules:
+                if isinstance(layer, tf.keras.layers.BatchNormalization):
+                    layer.momentum = settings.bn_momentum
+        loss, x_train, count = settings.loss, data.x_train, len(data.targets)
+        net, centers = model, None
+        if loss.needs_embedding:
+            layer = embedding_layer_name(model)
+            net = tf.keras.Model(model.inputs, [model.outputs[0], model.get_layer(layer).output], name=f"{model.name}_train")
+            if loss.center:
+                labels = data.labels
+                embedding_of = tf.keras.Model(model.inputs, model.get_layer(layer).output)
+                emb = logits_of(embedding_of, x_train if len(x_train) > 1 else x_train[0])
+                start = np.stack([emb[labels == k].mean(axis=0) if np.any(labels == k) else np.zeros(emb.shape[1])
+                                  for k in range(num_classes)]).astype(np.float32)
+                centers = tf.Variable(start, trainable=False, name="centers")  # class means at the start
+        learning_rate = settings.learning_rate
+        if settings.lr_schedule == "cosine":
+            steps = settings.epochs * math.ceil(count / settings.batch_size)
+            learning_rate = tf.keras.optimizers.schedules.CosineDecay(settings.learning_rate, steps)
+        optimizer = tf.keras.optimizers.Adam(learning_rate)
+        optimizer.build(model.trainable_variables)
+        self.model = model
+        self.step = _make_step(model, net, optimizer, settings, x_train, num_classes, centers)
+
+    def logits(self, xs: list[np.ndarray]) -> np.ndarray:
+        return logits_of(self.model, xs if len(xs) > 1 else xs[0])
+
+    def snapshot(self):
+        return self.model.get_weights()
+
+    def restore(self, weights) -> None:
+        self.model.set_weights(weights)
+
+
+def fit(learner, data: TrainingData, settings: TrainSettings, seed: int, description: str = "train",
+        progress: bool = True) -> TrainHistory:
+    """The epoch loop every learner shares: augmentation redrawn each epoch, a seeded shuffle,
+    mixup per batch, train and validation UA per epoch, early stopping on validation UA, the best
+    weights restored. ``learner`` has ``step(x, targets, weights, teacher) -> summed batch loss``,
+    ``logits(xs)``, ``snapshot()`` and ``restore(snapshot)``."""
+    from tqdm.auto import tqdm
+
+    x_train, count, num_classes = data.x_train, len(data.targets), data.targets.shape[1]
     history = TrainHistory()
-    best_weights = model.get_weights()
+    best_weights = learner.snapshot()
     waited = 0
     augment = (any(getattr(settings, k) > 0 for k in ("time_mask", "freq_mask", "freq_warp", "time_warp"))
                and len(x_train) == 1 and x_train[0].ndim == 3)
     rng = np.random.default_rng(seed)
-    as_model_input = lambda xs: xs if len(xs) > 1 else xs[0]  # noqa: E731
     bar = tqdm(range(settings.epochs), desc=description, unit="epoch", disable=not progress, leave=True)
     for epoch in bar:
         epoch_x = [spec_augment_batch(x_train[0], settings, rng)] if augment else x_train
         order = rng.permutation(count)
         epoch_x = [a[order] for a in epoch_x]
-        epoch_t, epoch_w, epoch_teacher = smoothed[order], weights[order], teacher[order]
+        epoch_t, epoch_w, epoch_teacher = data.smoothed[order], data.weights[order], data.teacher[order]
         total = 0.0
         for start in range(0, count, settings.batch_size):
             part = slice(start, start + settings.batch_size)
             batch_x, batch_t = [a[part] for a in epoch_x], epoch_t[part]
             if settings.mixup > 0:
                 batch_x, batch_t = mixup_batch(batch_x, batch_t, settings.mixup, rng)
-            total += float(step(batch_x, batch_t, epoch_w[part], epoch_teacher[part]))
+            total += float(learner.step(batch_x, batch_t, epoch_w[part], epoch_teacher[part]))
         history.loss.append(total / count)
-        history.train_ua.append(_loss_and_ua(logits_of(model, as_model_input(x_train)), targets, num_classes)[1])
-        val_loss, val_ua = _loss_and_ua(logits_of(model, as_model_input(x_val)), val_targets, num_classes)
+        history.train_ua.append(_loss_and_ua(learner.logits(x_train), data.targets, num_classes)[1])
+        val_loss, val_ua = _loss_and_ua(learner.logits(data.x_val), data.val_targets, num_classes)
         history.val_loss.append(val_loss)
         history.val_ua.append(val_ua)
         if math.isnan(history.best_val_ua) or val_ua > history.best_val_ua:
             history.best_val_ua, history.best_epoch = val_ua, epoch
-            best_weights = model.get_weights()
+            best_weights = learner.snapshot()
             waited = 0
         else:
             waited += 1
         bar.set_postfix(loss=f"{history.loss[-1]:.3f}", val_ua=f"{val_ua:.3f}", best=f"{history.best_val_ua:.3f}")
         if waited >= settings.patience:
             break
-    model.set_weights(best_weights)
+    learner.restore(best_weights)
     return history
 
 
