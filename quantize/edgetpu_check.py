@@ -169,6 +169,12 @@ NotATFLiteModel = tflite_file.TFLiteFileError  # the one reader's error (kept un
 TensorInfo = tflite_file.TensorInfo  # one tensor an op reads or writes (-1 in ``signature`` = dynamic)
 
 
+def _tensor_json(t: TensorInfo) -> dict[str, Any]:
+    """What the check report keeps of a tensor (no quantisation parameters: the mapping ignores them)."""
+    return {"index": t.index, "name": t.name, "type": t.dtype, "shape": list(t.shape),
+            "signature": list(t.signature), "constant": t.constant}
+
+
 def describe_tensor(t: TensorInfo) -> str:
     """``int8[1x150x40] const``: type, shape (the signature when it has dynamic dims), constness."""
     dims = "x".join(str(d) for d in (t.signature or t.shape)) or "scalar"
@@ -232,7 +238,8 @@ class CheckReport:
             "first_unmapped": None if first is None else {"index": first.index, "name": first.name, "reason": first.reason},
             "notes": list(self.notes),
             "frontend_problem": self.frontend_problem,
-            "ops": [asdict(op) for op in self.ops],
+            "ops": [{**asdict(op), "inputs": [_tensor_json(t) for t in op.inputs],
+                     "outputs": [_tensor_json(t) for t in op.outputs]} for op in self.ops],
         }
 
 

@@ -67,7 +67,7 @@ def test_good_conv_model_is_fully_mapped(good_conv):
     assert report.fraction_mapped == 1.0 and report.cpu_count == 0 and report.first_unmapped is None
     d = report.to_dict()
     json.dumps(d)
-    assert d["ops"][0]["inputs"][0]["dtype"] == "INT8"
+    assert d["ops"][0]["inputs"][0]["type"] == "INT8"
     format_table(report)  # renders without error
 
 
