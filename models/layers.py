@@ -38,8 +38,9 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import tensorflow as tf
+
+from edgeser.models.heads import head_blocks
 
 layers = tf.keras.layers
 
@@ -89,14 +90,6 @@ class ReduceMean(layers.Layer):
 
 
 # ----------------------------------------------------------------- attention pieces
-def _head_blocks(d_model: int, num_heads: int) -> np.ndarray:
-    """[d_model, num_heads] 0/1 matrix: channel c belongs to head c // (d_model / num_heads)."""
-    if d_model % num_heads:
-        raise ValueError(f"d_model={d_model} is not divisible by num_heads={num_heads}")
-    dh = d_model // num_heads
-    return np.kron(np.eye(num_heads, dtype=np.float32), np.ones((dh, 1), np.float32))
-
-
 class HeadReduce(layers.Layer):
     """Per-head sum over channels as a fixed 1x1 conv: [B, T, S, d] -> [B, T, S, H].
 
@@ -111,7 +104,7 @@ class HeadReduce(layers.Layer):
 
     def build(self, input_shape) -> None:
         d = int(input_shape[-1])
-        self.kernel = _head_blocks(d, self.num_heads)[None, None] / math.sqrt(d // self.num_heads)  # numpy
+        self.kernel = head_blocks(d, self.num_heads)[None, None] / math.sqrt(d // self.num_heads)  # numpy
         self.bias = self.add_weight(
             name="bias", shape=(self.num_heads,), initializer=tf.keras.initializers.Constant(self.init_bias)
         )
@@ -133,7 +126,7 @@ class HeadExpand(layers.Layer):
         self.d_model = int(d_model)
 
     def build(self, input_shape) -> None:
-        self.kernel = _head_blocks(self.d_model, int(input_shape[-1])).T[None, None]  # numpy
+        self.kernel = head_blocks(self.d_model, int(input_shape[-1])).T[None, None]  # numpy
         super().build(input_shape)
 
     def call(self, x: tf.Tensor) -> tf.Tensor:

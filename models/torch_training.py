@@ -22,6 +22,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from edgeser.models.acoustic import AcousticConfig
+from edgeser.models.fusion import FusionConfig
+from edgeser.models.kws import KwsConfig
 from edgeser.models.torch_twins import AcousticTwin, FusionTwin, KeywordTwin, copy_keras_weights, copy_twin_weights
 
 KERAS_BN_MOMENTUM = 0.99
@@ -30,10 +33,6 @@ KERAS_ADAM_EPSILON = 1e-7
 
 def make_twin(config: Any) -> torch.nn.Module:
     """The twin for a model config (``AcousticConfig``, ``KwsConfig`` or ``FusionConfig``)."""
-    from edgeser.models.acoustic import AcousticConfig
-    from edgeser.models.fusion import FusionConfig
-    from edgeser.models.kws import KwsConfig
-
     for kind, twin in ((AcousticConfig, AcousticTwin), (KwsConfig, KeywordTwin), (FusionConfig, FusionTwin)):
         if isinstance(config, kind):
             return twin(config)

@@ -37,6 +37,7 @@ from torch.nn import functional as F
 
 from edgeser.models.acoustic import AcousticConfig, subsample_strides
 from edgeser.models.fusion import FusionConfig
+from edgeser.models.heads import head_blocks
 from edgeser.models.kws import KwsConfig
 
 BN_EPSILON = 1e-3  # Keras' BatchNormalization default
@@ -81,11 +82,6 @@ def _apply_conv_bn(layers: nn.ModuleDict, name: str, x: torch.Tensor, relu: bool
     return torch.relu(x) if relu else x
 
 
-def _head_blocks(d: int, heads: int) -> np.ndarray:
-    dh = d // heads
-    return np.kron(np.eye(heads, dtype=np.float32), np.ones((dh, 1), np.float32))  # [d, H]
-
-
 class AcousticTwin(nn.Module):
     """The acoustic transformer (``models/acoustic.py``): [B, C, T] int8 codes -> logits [B, K]."""
 
@@ -111,7 +107,7 @@ class AcousticTwin(nn.Module):
             for part in ("q", "k", "v", "out"):
                 _conv_bn(L, f"{a}_{part}", d, d, 1, 1, t)
             L[f"{a}_scores"] = nn.Conv2d(d, cfg.num_heads, 1)  # weights fixed (head blocks), bias trained
-            L[f"{a}_scores"].weight.data = torch.from_numpy(_head_blocks(d, cfg.num_heads).T[:, :, None, None]
+            L[f"{a}_scores"].weight.data = torch.from_numpy(head_blocks(d, cfg.num_heads).T[:, :, None, None]
                                                             / math.sqrt(d // cfg.num_heads))
             L[f"{a}_scores"].weight.requires_grad_(False)
             L[f"{a}_scores"].bias.data.fill_(-math.log(t))
@@ -119,7 +115,7 @@ class AcousticTwin(nn.Module):
             _conv_bn(L, f"{f}_up", d, cfg.ff_dim, 1, 1, t)
             _conv_bn(L, f"{f}_mix", cfg.ff_dim, cfg.ff_dim, 3, 1, t, depthwise=True)
             _conv_bn(L, f"{f}_down", cfg.ff_dim, d, 1, 1, t)
-        self.register_buffer("expand", torch.from_numpy(_head_blocks(d, cfg.num_heads)[:, :, None, None]))
+        self.register_buffer("expand", torch.from_numpy(head_blocks(d, cfg.num_heads)[:, :, None, None]))
         if cfg.pooling == "flam":
             L["pool_hidden"], L["pool_score"] = nn.Conv2d(d, d, 1), nn.Conv2d(d, 1, 1)
         pooled = 2 * d if cfg.pooling == "meanmax" else d

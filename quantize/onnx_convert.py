@@ -111,6 +111,8 @@ def read_calibration(source: str | Path, model: OnnxModel) -> list[np.ndarray]:
     input's shape (dynamic dimensions match anything).
     """
     source = Path(source)
+    if not source.exists():
+        raise OnnxConvertError(f"{source}: no such calibration file or folder")
     if source.is_dir():
         files = sorted(source.glob("*.npy"))
         if not files:

@@ -98,6 +98,12 @@ def test_bad_model_and_calibration_are_named_and_write_nothing(small_onnx, tmp_p
     np.save(nan, np.full((2, C, T), np.nan, np.float32))
     res = CliRunner().invoke(app, ["convert", str(model), "--calibration", str(nan), "--out", str(out)])
     assert res.exit_code == 2 and "NaN" in res.output
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for source, says in ((empty, "no .npy files in the calibration folder"),
+                         (tmp_path / "missing.npy", "no such calibration file or folder")):
+        res = CliRunner().invoke(app, ["convert", str(model), "--calibration", str(source), "--out", str(out)])
+        assert res.exit_code == 2 and says in res.output.replace("\n", ""), res.output
     assert not out.exists()
     out.write_text("a file")
     res = CliRunner().invoke(app, ["convert", str(model), "--calibration", str(calib), "--out", str(out)])
