@@ -196,7 +196,7 @@ def run_fold(recipe, labels, x, y, kw_emb, fold, settings_override=None, progres
     model). ``cross`` adds ``cross`` (float, and int8 with tflm): scores on a second corpus.
     ``speaker_norm`` adds the models ``fusion_speaker`` and ``fusion_speaker_running``: a second
     fusion head on the same frozen embeddings standardised per speaker
-    (:mod:`edgeser.evaluation.speaker_norm`), a test speaker's statistics coming from all of that
+    (:mod:`edgeser.models.speaker_norm`), a test speaker's statistics coming from all of that
     speaker's test clips, or (running) clip by clip from the earlier ones and the training
     set's; int8: the int8 models' dequantised embeddings standardised, then the head in int8.
     """
@@ -205,7 +205,7 @@ def run_fold(recipe, labels, x, y, kw_emb, fold, settings_override=None, progres
     from edgeser.models.training import logits_of, seed_everything, train_classifier
     from edgeser.models.registry import build, model_configs
     from edgeser.evaluation.fairness import test_metrics
-    from edgeser.train_options import fusion_extras, one_hot
+    from edgeser.train_options import fusion_extras, fusion_inputs, one_hot
 
     start = time.perf_counter()
     if settings_override is not None:
@@ -226,12 +226,13 @@ def run_fold(recipe, labels, x, y, kw_emb, fold, settings_override=None, progres
     train_classifier(kw_only, (kw_emb[tr], y[tr]), (kw_emb[va], y[va]), classes, recipe.training.fusion, recipe.seed,
                      description=f"{fold.name} keyword-only", progress=progress)
 
+    speakers = models.speakers
     logits = {
         "acoustic": logits_of(audio, xf[te]),
         "keyword": logits_of(kw_only, kw_emb[te]),
-        "fusion": logits_of(fusion, [emb[te], kw_emb[te]]),
+        "fusion": logits_of(fusion, fusion_inputs(emb[te], kw_emb[te], models.prior,
+                                                  None if speakers is None else speakers[te], recipe.seed)),
     }
-    speakers = np.array([u.speaker for u in utterances]) if utterances is not None else None
     if speaker_norm:
         if speakers is None:
             raise ValueError("speaker_norm needs the clips' utterances (their speakers)")
@@ -258,12 +259,14 @@ def run_fold(recipe, labels, x, y, kw_emb, fold, settings_override=None, progres
         "scores": scores,
         "options": options,
     }
-    predictors = {"float": folds_lib.fold_predictor(models, kw_run, x[tr], None, kw_emb[tr], "keras")}
+    train_speakers, test_speakers = (None, None) if speakers is None else (speakers[tr], speakers[te])
+    predictors = {"float": folds_lib.fold_predictor(models, kw_run, x[tr], None, kw_emb[tr], "keras", recipe.seed)}
     if backend == "tflm":
         if windows is None or kw_run is None:
             raise ValueError("backend tflm needs the keyword windows and the keyword model's run")
-        predictors["int8"] = folds_lib.fold_predictor(models, kw_run, x[tr], windows[tr], kw_emb[tr], "tflm", recipe.seed)
-        int8 = predictors["int8"](x[te], windows[te], kw_emb[te])
+        predictors["int8"] = folds_lib.fold_predictor(models, kw_run, x[tr], windows[tr], kw_emb[tr], "tflm",
+                                                      recipe.seed, train_speakers)
+        int8 = predictors["int8"](x[te], windows[te], kw_emb[te], speakers=test_speakers)
         if speaker_norm:
             head.quantise(recipe.seed)
             int8 |= head.int8_logits(predictors["int8"].tflite, x[te], windows[te], speakers[te])
@@ -272,7 +275,7 @@ def run_fold(recipe, labels, x, y, kw_emb, fold, settings_override=None, progres
         result["cross"] = {}
         cross_speakers = np.array([u.speaker for u in cross.side.utterances])
         for kind, predict in predictors.items():
-            out = predict(cross.side.x, cross.side.windows, cross.side.kw_emb)
+            out = predict(cross.side.x, cross.side.windows, cross.side.kw_emb, speakers=cross_speakers)
             if speaker_norm and kind == "float":
                 out |= head.float_logits(logits_of(models.embedding, cross.side.x.astype(np.float32)),
                                          cross.side.kw_emb, cross_speakers)
@@ -289,7 +292,7 @@ def run_fold(recipe, labels, x, y, kw_emb, fold, settings_override=None, progres
 
 class SpeakerFusionHead:
     """A fusion head on per-speaker standardised [acoustic, keyword] embeddings
-    (``evaluation.speaker_norm``), float and int8 (:meth:`quantise`, then :meth:`int8_logits`).
+    (``models.speaker_norm``), float and int8 (:meth:`quantise`, then :meth:`int8_logits`).
 
     ``running=False``: a speaker's statistics over all of that speaker's clips given;
     ``running=True``: as a board would have them, from the speaker's earlier clips blended
@@ -301,7 +304,7 @@ class SpeakerFusionHead:
         self.prior_mean, self.prior_var, self.seed = prior_mean, prior_var, seed
 
     def standardise(self, emb: np.ndarray, kw_emb: np.ndarray, speakers, running: bool) -> list[np.ndarray]:
-        from edgeser.evaluation.speaker_norm import running_standardise, speaker_standardise
+        from edgeser.models.speaker_norm import running_standardise, speaker_standardise
 
         e = np.concatenate([emb, kw_emb], axis=1)
         z = (running_standardise(e, speakers, self.prior_mean, self.prior_var, seed=self.seed) if running
@@ -342,14 +345,15 @@ SPEAKER_MODELS = ((False, "fusion_speaker"), (True, "fusion_speaker_running"))
 
 def speaker_fusion_head(recipe, fusion_cfg, emb, kw_emb, targets, y, speakers, tr, va, progress) -> SpeakerFusionHead:
     """Train a fusion head on per-speaker standardised embeddings of the fold's training and validation actors."""
-    from edgeser.evaluation.speaker_norm import speaker_standardise
+    from edgeser.models.speaker_norm import speaker_standardise
     from edgeser.train_options import train_fusion
 
     ea = emb.shape[1]
     e = np.concatenate([emb, kw_emb], axis=1)
     z = speaker_standardise(e, speakers)
-    model, _ = train_fusion(recipe, fusion_cfg, (z[tr, :ea], z[tr, ea:], targets[tr]), (z[va, :ea], z[va, ea:], y[va]),
-                            recipe.seed, description="fusion (speaker-normalised)", progress=progress)
+    raw = dataclasses.replace(fusion_cfg, input_norm="none")  # z is standardised here, with all of a speaker's clips
+    model, _, _ = train_fusion(recipe, raw, (z[tr, :ea], z[tr, ea:], targets[tr]), (z[va, :ea], z[va, ea:], y[va]),
+                               recipe.seed, description="fusion (speaker-normalised)", progress=progress)
     return SpeakerFusionHead(model, [z[tr, :ea], z[tr, ea:]], e[tr].mean(axis=0), e[tr].var(axis=0), recipe.seed)
 
 

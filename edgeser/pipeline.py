@@ -262,13 +262,23 @@ def _float_embeddings(run: RunDir, data) -> tuple[np.ndarray, np.ndarray]:
     return acoustic, keyword_embeddings(run, data["kw_windows"])
 
 
+def speaker_prior(run: RunDir):
+    """``models.registry.speaker_prior``, its error as a stage error."""
+    from edgeser.models.registry import speaker_prior as prior_of
+
+    try:
+        return prior_of(run)
+    except ValueError as exc:
+        raise PipelineError(str(exc)) from None
+
+
 def stage_train_fusion(run: RunDir) -> dict:
     """Train the fusion head (and the keyword-only reference head) on frozen embeddings;
     the VAD head and the fusion ensemble when the recipe asks for them."""
     from edgeser.metrics import score
     from edgeser.models.ensemble import softmax
     from edgeser.evaluation.fairness import test_metrics
-    from edgeser.train_options import fusion_extras, train_fusion
+    from edgeser.train_options import fusion_extras, fusion_inputs, train_fusion
 
     data, labels = _features(run), run.labels()
     acoustic, keyword = _float_embeddings(run, data)
@@ -277,8 +287,14 @@ def stage_train_fusion(run: RunDir) -> dict:
     y, classes = data["y"], len(labels["emotions"])
     targets = _targets(run, data, classes)
     tr, va, te = (_split(data, p) for p in ("train", "val", "test"))
-    fusion, history = train_fusion(run.recipe, model_configs(run.recipe, labels)[2], (acoustic[tr], keyword[tr], targets[tr]),
-                                   (acoustic[va], keyword[va], y[va]), run.recipe.seed)
+    speakers = data["speakers"]
+    fusion, history, prior = train_fusion(run.recipe, model_configs(run.recipe, labels)[2],
+                                          (acoustic[tr], keyword[tr], targets[tr]), (acoustic[va], keyword[va], y[va]),
+                                          run.recipe.seed, speakers=(speakers[tr], speakers[va]))
+    if prior is not None:
+        from edgeser.models.registry import SPEAKER_PRIOR_FILE
+
+        run.write_bytes(SPEAKER_PRIOR_FILE, prior.to_json().encode(), "train_fusion")
     history = _keep(run, fusion, history, "fusion", "train_fusion")
     _seed(run)
     kw_only = run_model(run, "keyword_only", trained=False)
@@ -288,7 +304,7 @@ def stage_train_fusion(run: RunDir) -> dict:
     predictions = {
         "acoustic": audio.predict(data["x"][te].astype(np.float32), verbose=0),
         "keyword": kw_only.predict(keyword[te], verbose=0),
-        "fusion": fusion.predict([acoustic[te], keyword[te]], verbose=0),
+        "fusion": fusion.predict(fusion_inputs(acoustic[te], keyword[te], prior, speakers[te], run.recipe.seed), verbose=0),
     }
     scores = {name: score(y[te], p.argmax(-1), classes).to_dict() for name, p in predictions.items()}
     recipe = run.recipe
@@ -319,6 +335,7 @@ def stage_quantize(run: RunDir) -> dict:
     from edgeser.models.kws import build_kws_embedding_model
     from edgeser.evaluation.int8 import compare_float_int8
     from edgeser.quantize.convert import edgeser_metadata, quantize_keras_model, representative_examples
+    from edgeser.train_options import fusion_inputs
 
     data, labels = _features(run), run.labels()
     seed, frontend_json = run.recipe.seed, run.recipe.frontend.to_json()
@@ -338,10 +355,17 @@ def stage_quantize(run: RunDir) -> dict:
         audio_model = run_model(run, "acoustic")
         kw_model, ac_model = build_kws_embedding_model(run_model(run, "keyword")), embedding_model(audio_model)
         fusion_model = run_model(run, "fusion")
+    prior, speakers = speaker_prior(run), data["speakers"]
+    fusion_train = [acoustic_emb[tr], keyword_emb[tr]]
+    if prior is not None:  # the head's inputs are standardised per speaker: calibrate on those
+        from edgeser.models.speaker_norm import speaker_standardise
+
+        z = speaker_standardise(np.concatenate(fusion_train, axis=1), speakers[tr])
+        fusion_train = [z[:, :acoustic_emb.shape[1]], z[:, acoustic_emb.shape[1]:]]
     models = {
         "keyword": (kw_model, [windows], labels["keywords"]),
         "acoustic": (ac_model, [data["x"][tr]], labels["emotions"]),
-        "fusion": (fusion_model, [acoustic_emb[tr], keyword_emb[tr]], labels["emotions"]),
+        "fusion": (fusion_model, fusion_train, labels["emotions"]),
         "audio_only": (audio_model, [data["x"][tr]], labels["emotions"]),
     }
     if run.recipe.training.vad.enabled:  # the EmoSphere head on the acoustic embedding (float weights; no QAT)
@@ -351,19 +375,20 @@ def stage_quantize(run: RunDir) -> dict:
         # Feature-input models get input quantisation scale 1, zero point 0: the board
         # feeds the frontend's int8 codes unchanged.
         pin = None if name in ("fusion", "vad") else (-128.0, 127.0)
-        tflite = quantize_keras_model(
-            model,
-            representative_examples(arrays, seed),
-            edgeser_metadata(frontend_json, names, model=name, recipe=run.recipe.name),
-            pin_input_range=pin,
-        )
+        metadata = edgeser_metadata(frontend_json, names, model=name, recipe=run.recipe.name)
+        if name == "fusion" and prior is not None:  # the board's running statistics start from it
+            from edgeser.models.speaker_norm import METADATA_KEY
+
+            metadata[METADATA_KEY] = prior.to_json()
+        tflite = quantize_keras_model(model, representative_examples(arrays, seed), metadata, pin_input_range=pin)
         run.write_bytes(f"{name}_int8.tflite", tflite, "quantize")
         sizes[name] = len(tflite)
 
     # Float vs int8 on the test split, classifier by classifier, with the int8 models on
     # TFLite-Micro (the board's kernels; LiteRT's optimised kernels round differently).
     y = data["y"][te]
-    inputs = {"audio_only": data["x"][te], "fusion": [acoustic_emb[te], keyword_emb[te]]}
+    inputs = {"audio_only": data["x"][te],
+              "fusion": fusion_inputs(acoustic_emb[te], keyword_emb[te], prior, speakers[te], seed)}
     report = {
         name: compare_float_int8(
             models[name][0], (run.path / f"{name}_int8.tflite").read_bytes(), x, y, len(labels["emotions"]), "tflm"
@@ -402,14 +427,16 @@ def stage_compile(run: RunDir) -> dict:
 
 
 def stage_memory(run: RunDir) -> dict:
-    from edgeser.quantize.memory import frontend_working_bytes, memory_report
+    from edgeser.quantize.memory import frontend_working_bytes, memory_report, speaker_norm_bytes
 
     budget = run.recipe.budget
+    prior = speaker_prior(run)
     report = memory_report(
         {name: run.path / f"{name}_int8.tflite" for name in DEVICE_MODELS},
         frontend_working_bytes(run.recipe.frontend),
         budget.memory_bytes,
         budget.memory_goal_bytes,
+        speaker_norm_bytes(prior.mean.size) if prior is not None else 0,
     )
     data = report.to_dict()
     run.write_json("memory.json", data, "memory")
@@ -445,7 +472,7 @@ def stage_evaluate(run: RunDir) -> dict:
 
     data, labels = _features(run), run.labels()
     te = _split(data, "test")
-    logits = Predictor.from_run(run, "tflm")(data["x"][te], data["kw_windows"][te])
+    logits = Predictor.from_run(run, "tflm")(data["x"][te], data["kw_windows"][te], speakers=data["speakers"][te])
     scores = {}
     for name, values in logits.items():
         s = score(data["y"][te], values.argmax(-1), len(labels["emotions"]))

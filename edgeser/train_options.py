@@ -163,8 +163,8 @@ def train_acoustic(recipe: Recipe, acoustic_cfg, train: tuple[np.ndarray, np.nda
 
 def train_fusion(recipe: Recipe, fusion_cfg, train: tuple[np.ndarray, np.ndarray, np.ndarray],
                  val: tuple[np.ndarray, np.ndarray, np.ndarray], seed: int, description: str = "fusion",
-                 progress: bool = True):
-    """Build and train the fusion head on frozen embeddings; returns (model, history).
+                 progress: bool = True, speakers: tuple[Sequence[str], Sequence[str]] | None = None):
+    """Build and train the fusion head on frozen embeddings; returns (model, history, prior).
 
     ``train`` = (acoustic embeddings [N, Ea], keyword embeddings [N, Ek], targets [N, K]);
     ``val`` = (acoustic [Nv, Ea], keyword [Nv, Ek], labels [Nv]). The pipeline's train_fusion
@@ -172,19 +172,30 @@ def train_fusion(recipe: Recipe, fusion_cfg, train: tuple[np.ndarray, np.ndarray
     ``fusion.input_norm: standard`` the head trains on inputs standardised with the training
     set's mean and std, and the returned model has that map folded into its hidden layer
     (``models.fusion.fold_input_standardisation``): it takes raw embeddings like any other.
+    With ``fusion.input_norm: speaker`` (``speakers`` = the train and val rows' speakers) it
+    trains on inputs standardised per speaker, takes standardised inputs, and ``prior`` is the
+    :class:`~edgeser.models.speaker_norm.SpeakerPrior` its test inputs need; otherwise None.
     """
     from edgeser.models.fusion import build_fusion_model, fold_input_standardisation
     from edgeser.models.training import seed_everything, train_classifier
 
     a, k = np.asarray(train[0], np.float32), np.asarray(train[1], np.float32)
     va, vk = np.asarray(val[0], np.float32), np.asarray(val[1], np.float32)
+    ea, prior = fusion_cfg.acoustic_dim, None
     standard = fusion_cfg.input_norm == "standard"
     if standard:
         mean = np.concatenate([a.mean(axis=0), k.mean(axis=0)])
         std = np.concatenate([a.std(axis=0), k.std(axis=0)]) + 1e-3  # a constant dimension stays finite
-        ea = fusion_cfg.acoustic_dim
         norm = lambda x, y: ((x - mean[:ea]) / std[:ea], (y - mean[ea:]) / std[ea:])  # noqa: E731
         (a, k), (va, vk) = norm(a, k), norm(va, vk)
+    elif fusion_cfg.input_norm == "speaker":
+        from edgeser.models.speaker_norm import SpeakerPrior, speaker_standardise
+
+        if speakers is None:
+            raise ValueError("fusion.input_norm: speaker needs the training and validation clips' speakers")
+        prior = SpeakerPrior.fit(np.concatenate([a, k], axis=1), fusion_cfg.speaker_prior_weight)
+        z, zv = (speaker_standardise(np.concatenate(p, axis=1), s) for p, s in zip(((a, k), (va, vk)), speakers))
+        (a, k), (va, vk) = (z[:, :ea], z[:, ea:]), (zv[:, :ea], zv[:, ea:])
     seed_everything(seed)
     model = build_fusion_model(fusion_cfg)
     history = train_classifier(model, ([a, k], train[2]), ([va, vk], val[2]),
@@ -192,7 +203,19 @@ def train_fusion(recipe: Recipe, fusion_cfg, train: tuple[np.ndarray, np.ndarray
                                progress=progress, framework=recipe.training.framework, twin_config=fusion_cfg)
     if standard:
         model = fold_input_standardisation(model, fusion_cfg, mean, std)
-    return model, history
+    return model, history, prior
+
+
+def fusion_inputs(acoustic: np.ndarray, keyword: np.ndarray, prior, speakers: Sequence[str] | None = None,
+                  seed: int = 0) -> list[np.ndarray]:
+    """The float fusion head's test inputs [acoustic [N, Ea], keyword [N, Ek]]: as given, or with a
+    speaker ``prior`` standardised as the board does (``SpeakerPrior.standardise``: running
+    statistics per speaker in a seeded order; without ``speakers`` each clip is a new speaker)."""
+    if prior is None:
+        return [np.asarray(acoustic, np.float32), np.asarray(keyword, np.float32)]
+    ea = np.shape(acoustic)[1]
+    z = prior.standardise(np.concatenate([acoustic, keyword], axis=1), speakers, seed)
+    return [z[:, :ea], z[:, ea:]]
 
 
 def larger_teacher_config(acoustic_cfg):

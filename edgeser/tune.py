@@ -115,8 +115,10 @@ def evaluate_trial(recipe, data_root: Path, settings: TuneSettings, folder: Path
     for number, fold in enumerate(make_folds(base.utterances, settings.folds, settings.seed), start=1):
         models = train_fold_models(recipe, base.labels, base.x, targets, base.kw_emb, fold, base.utterances)
         tr, te = np.array(fold.train, np.int64), np.array(fold.test, np.int64)
-        predictor = fold_predictor(models, base.run, base.x[tr], base.windows[tr], base.kw_emb[tr], "tflm", recipe.seed)
-        logits = predictor(base.x[te], base.windows[te], base.kw_emb[te])["fusion"]
+        speakers = np.array([u.speaker for u in base.utterances])
+        predictor = fold_predictor(models, base.run, base.x[tr], base.windows[tr], base.kw_emb[tr], "tflm", recipe.seed,
+                                   speakers[tr])
+        logits = predictor(base.x[te], base.windows[te], base.kw_emb[te], speakers=speakers[te])["fusion"]
         f1s.append(float(score(base.y[te], logits.argmax(-1), classes).macro_f1))
         if number == 1:
             result.update(device_measures(recipe, predictor.tflite, folder))

@@ -228,10 +228,12 @@ def cross_corpus_evaluation(recipe, train_root: str | Path, test_root: str | Pat
         fold_start = time.perf_counter()
         models = train_fold(recipe, labels, side_a, fold, settings.epochs, progress)
         tr, te = np.array(fold.train, np.int64), np.array(fold.test, np.int64)
+        speakers_a = np.array([u.speaker for u in side_a.utterances])
+        speakers_b = np.array([u.speaker for u in side_b.utterances])
         predict = fold_predictor(models, kw_run, side_a.x[tr], side_a.windows[tr], side_a.kw_emb[tr], settings.backend,
-                                recipe.seed)
-        own = predict(side_a.x[te], side_a.windows[te], side_a.kw_emb[te])
-        other = predict(side_b.x, side_b.windows, side_b.kw_emb)
+                                 recipe.seed, speakers_a[tr])
+        own = predict(side_a.x[te], side_a.windows[te], side_a.kw_emb[te], speakers=speakers_a[te])
+        other = predict(side_b.x, side_b.windows, side_b.kw_emb, speakers=speakers_b)
         results.append({
             "fold": fold.name,
             "test_speakers": list(fold.test_speakers),

@@ -149,12 +149,13 @@ def load_clips(run, corpus: str, root: str | Path) -> EvalClips:
 
 
 def predictions(run, clips: EvalClips, backend: str = "keras") -> dict[str, np.ndarray]:
-    """Logits [N, classes] of each model (keras: acoustic, keyword, fusion; tflm: acoustic, fusion)."""
+    """Logits [N, classes] of each model (keras: acoustic, keyword, fusion; tflm: acoustic, fusion);
+    a speaker-normalised fusion head runs each speaker's clips as one session."""
     from edgeser.evaluation.predictor import Predictor
 
     if backend not in BACKENDS:
         raise EvaluateError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
-    return Predictor.from_run(run, backend)(clips.x, clips.windows)
+    return Predictor.from_run(run, backend)(clips.x, clips.windows, speakers=clips.speakers)
 
 
 def output_folder(run, corpus: str) -> Path:

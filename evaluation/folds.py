@@ -70,6 +70,8 @@ class FoldModels:
     emb: np.ndarray  # float acoustic embeddings of every clip [N, Ea]
     history: Any  # models.training.TrainHistory of the acoustic model
     info: dict
+    prior: Any = None  # speaker_norm.SpeakerPrior of a speaker-normalised fusion head, else None
+    speakers: np.ndarray | None = None  # every clip's speaker [N] (from the utterances), else None
 
 
 def train_fold_models(recipe, labels, x, targets, kw_emb, fold, utterances=None, teacher=None,
@@ -79,7 +81,8 @@ def train_fold_models(recipe, labels, x, targets, kw_emb, fold, utterances=None,
     ``x`` int8 [N, T, C], ``targets`` [N, K] (one-hot or the corpus' label distributions,
     ``train_options.training_targets``), ``kw_emb`` [N, Ek] cover every clip; the fold's
     train and val indices select from them (validation scores against the argmax label).
-    ``info`` holds the option counts and ``acoustic_seconds``.
+    ``info`` holds the option counts and ``acoustic_seconds``. ``fusion.input_norm: speaker``
+    needs ``utterances`` (their speakers).
     """
     from edgeser.models.acoustic import embedding_model
     from edgeser.models.training import logits_of
@@ -97,13 +100,15 @@ def train_fold_models(recipe, labels, x, targets, kw_emb, fold, utterances=None,
     info["acoustic_seconds"] = time.perf_counter() - start
     embedding = embedding_model(audio)
     emb = logits_of(embedding, x.astype(np.float32))
-    fusion, _ = train_fusion(recipe, fusion_cfg, (emb[tr], kw_emb[tr], targets[tr]), (emb[va], kw_emb[va], y[va]),
-                             recipe.seed, description=f"{fold.name} fusion", progress=progress)
-    return FoldModels(audio, embedding, fusion, emb, history, info)
+    speakers = np.array([u.speaker for u in utterances]) if utterances is not None else None
+    fusion, _, prior = train_fusion(recipe, fusion_cfg, (emb[tr], kw_emb[tr], targets[tr]),
+                                    (emb[va], kw_emb[va], y[va]), recipe.seed, description=f"{fold.name} fusion",
+                                    progress=progress, speakers=None if speakers is None else (speakers[tr], speakers[va]))
+    return FoldModels(audio, embedding, fusion, emb, history, info, prior, speakers)
 
 
 def fold_predictor(models: FoldModels, kw_run, train_x: np.ndarray, train_windows: np.ndarray | None,
-                   train_kw_emb: np.ndarray, backend: str, seed: int = 0):
+                   train_kw_emb: np.ndarray, backend: str, seed: int = 0, train_speakers=None):
     """A :class:`~edgeser.evaluation.predictor.Predictor` of a fold's acoustic-only and fusion models.
 
     ``keras``: the float models (the caller passes the mean keyword embeddings ``kw_emb``).
@@ -112,11 +117,14 @@ def fold_predictor(models: FoldModels, kw_run, train_x: np.ndarray, train_window
     ``train_windows`` [N, K, Tk, C], the fold's training clips; feature inputs pinned to scale 1,
     zero point 0 as the board feeds them), with the keyword embedding model of ``kw_run``,
     chained as on the board. ``predictor.tflite`` holds the int8 flatbuffers by model name.
+    A speaker-normalised head (``models.prior``) is calibrated on the training clips
+    standardised per speaker (``train_speakers``) and carries the prior in its metadata.
     """
     from edgeser.evaluation.predictor import Predictor
 
     if backend == "keras":
-        return Predictor("keras", float_models={"acoustic": models.audio, "fusion": models.fusion})
+        return Predictor("keras", float_models={"acoustic": models.audio, "fusion": models.fusion},
+                         speaker_prior=models.prior, seed=seed)
     from edgeser.models.kws import build_kws_embedding_model
     from edgeser.models.registry import load
     from edgeser.models.training import logits_of
@@ -127,15 +135,25 @@ def fold_predictor(models: FoldModels, kw_run, train_x: np.ndarray, train_window
     pin = (-128.0, 127.0)  # feature inputs: scale 1, zero point 0, as the board feeds them
     windows = train_windows.reshape(-1, *train_windows.shape[2:])
     emb = logits_of(models.embedding, train_x.astype(np.float32))
+    metadata = {"fusion": {}}
+    if models.prior is not None:
+        from edgeser.models.speaker_norm import METADATA_KEY, speaker_standardise
+
+        if train_speakers is None:
+            raise ValueError("a speaker-normalised fusion head needs the training clips' speakers (calibration)")
+        z = speaker_standardise(np.concatenate([emb, train_kw_emb], axis=1), train_speakers)
+        emb, train_kw_emb = z[:, :emb.shape[1]], z[:, emb.shape[1]:]
+        metadata["fusion"] = {METADATA_KEY: models.prior.to_json()}
     plan = {
         "keyword": (build_kws_embedding_model(load(kw_run, "keyword")), [windows], pin),
         "acoustic": (models.embedding, [train_x], pin),
         "fusion": (models.fusion, [emb, train_kw_emb], None),
         "audio_only": (models.audio, [train_x], pin),
     }
-    tflite = {name: quantize_keras_model(model, representative_examples(arrays, seed), pin_input_range=p)
+    tflite = {name: quantize_keras_model(model, representative_examples(arrays, seed), metadata.get(name),
+                                         pin_input_range=p)
               for name, (model, arrays, p) in plan.items()}
-    return Predictor(backend, int8=tflite)
+    return Predictor(backend, int8=tflite, seed=seed)
 
 
 def restrict_to(logits: np.ndarray, model_labels: Sequence[str], test_labels: Sequence[str]) -> np.ndarray:

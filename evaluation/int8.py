@@ -36,7 +36,8 @@ class Int8Model:
     def __init__(self, tflite: bytes, backend: str = "tflm", source: str = "model"):
         from edgeser.quantize.c_export import io_quantization
 
-        self.runner = open_runner(backend, bytes(tflite), source=source)
+        self.data = bytes(tflite)  # the flatbuffer (its metadata: quantize.convert.read_metadata_bytes)
+        self.runner = open_runner(backend, self.data, source=source)
         self.inputs = self.runner.input_specs()
         self.outputs = [(o.scale, o.zero_point) for o in io_quantization(bytes(tflite))[1]]
         self.backend = backend
@@ -180,6 +181,10 @@ class BoardChain:
     pooled with :func:`pool_mean`, the acoustic output requantised to the fusion
     head's input with :class:`Requantizer`, and the fusion logits. The host parity
     test (tests/test_firmware_parity.py) checks these bytes against the firmware core.
+
+    A fusion model whose metadata holds a speaker prior (``fusion.input_norm: speaker``)
+    gets its inputs from :class:`~edgeser.models.speaker_norm.BoardSpeakerNorm`
+    instead: running statistics of the clips run since :meth:`new_speaker`.
     """
 
     def __init__(self, keyword: "Int8Model", acoustic: "Int8Model", fusion: "Int8Model",
@@ -194,6 +199,32 @@ class BoardChain:
         self.fusion_keyword_q = (fus_kw.scale, fus_kw.zero_point)
         ac_out = acoustic.outputs[0]
         self.acoustic_to_fusion = Requantizer.make(ac_out[0], ac_out[1], fus_ac.scale, fus_ac.zero_point)
+        from edgeser.models.speaker_norm import METADATA_KEY, SpeakerPrior
+        from edgeser.quantize.convert import read_metadata_bytes
+
+        text = read_metadata_bytes(fusion.data).get(METADATA_KEY)
+        self.speaker_prior = SpeakerPrior.from_json(text, "fusion model metadata") if text else None
+        self._speaker_norm = None  # BoardSpeakerNorm, made at the first clip (it needs K)
+
+    def new_speaker(self) -> None:
+        """Forget the running speaker statistics (the firmware's ``NewSpeaker``)."""
+        if self._speaker_norm is not None:
+            self._speaker_norm.reset()
+
+    def _speaker_inputs(self, ac_out: np.ndarray, kw_out: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        from edgeser.models.speaker_norm import BoardSpeakerNorm
+
+        (s_ac, z_ac), (s_kw, z_kw) = self.acoustic.outputs[0], self.keyword.outputs[0]
+        k, ea, ek = len(kw_out), ac_out.size, kw_out.shape[1]
+        if self._speaker_norm is None:
+            unit = np.concatenate([np.full(ea, np.float64(_f32(s_ac))), np.full(ek, np.float64(_f32(s_kw)) / k)])
+            scale = np.concatenate([np.full(ea, _f32(self.fusion_acoustic_q[0])),
+                                    np.full(ek, _f32(self.fusion_keyword_q[0]))])
+            zero = np.concatenate([np.full(ea, self.fusion_acoustic_q[1]), np.full(ek, self.fusion_keyword_q[1])])
+            self._speaker_norm = BoardSpeakerNorm(self.speaker_prior, unit, scale, zero)
+        centred = np.concatenate([ac_out.astype(np.int64) - z_ac, (kw_out.astype(np.int64) - z_kw).sum(axis=0)])
+        q = self._speaker_norm.apply(centred)
+        return q[:ea], q[ea:]
 
     @classmethod
     def from_files(cls, keyword: str | Path, acoustic: str | Path, fusion: str | Path, backend: str = "tflm") -> "BoardChain":
@@ -207,8 +238,11 @@ class BoardChain:
         ac_in = self.acoustic_input.apply(np.asarray(clip, dtype=np.int8))
         ac_out = self.acoustic.invoke_int8(ac_in)[0].reshape(-1)
         s_kw, z_kw = self.keyword.outputs[0]
-        fusion_keyword = pool_mean(kw_out, s_kw, z_kw, *self.fusion_keyword_q)
-        fusion_acoustic = self.acoustic_to_fusion.apply(ac_out)
+        if self.speaker_prior is not None:
+            fusion_acoustic, fusion_keyword = self._speaker_inputs(ac_out, kw_out)
+        else:
+            fusion_keyword = pool_mean(kw_out, s_kw, z_kw, *self.fusion_keyword_q)
+            fusion_acoustic = self.acoustic_to_fusion.apply(ac_out)
         if len(self.fusion.inputs) == 2:
             logits = self.fusion.invoke_int8(fusion_acoustic, fusion_keyword)[0]
         else:
@@ -223,11 +257,28 @@ class BoardChain:
             "logits": logits.reshape(-1),
         }
 
-    def logits(self, x: np.ndarray, windows: np.ndarray) -> np.ndarray:
-        """Dequantised fusion logits ``[N, classes]`` of ``N`` clips (int8 ``[N, T, C]``, ``[N, K, Tk, C]``)."""
+    def logits(self, x: np.ndarray, windows: np.ndarray, speakers: Sequence[str] | None = None,
+               seed: int = 0) -> np.ndarray:
+        """Dequantised fusion logits ``[N, classes]`` of ``N`` clips (int8 ``[N, T, C]``, ``[N, K, Tk, C]``).
+
+        With a speaker prior, each speaker's clips run as one session in the seeded order of
+        ``speaker_norm.speaker_order`` (the float path's order); without ``speakers`` each
+        clip is a new speaker."""
+        from edgeser.models.speaker_norm import speaker_order
+
         scale, zero_point = self.fusion.outputs[0]
-        q = np.stack([self.run(c, w)["logits"] for c, w in zip(x, windows)]) if len(x) else np.zeros((0, 0), np.int8)
-        return dequantize(q, scale, zero_point)
+        if not len(x):
+            return dequantize(np.zeros((0, 0), np.int8), scale, zero_point)
+        if speakers is not None and len(speakers) != len(x):
+            raise ValueError(f"{len(speakers)} speakers for {len(x)} clips")
+        sessions = ([np.array([i]) for i in range(len(x))] if speakers is None or self.speaker_prior is None
+                    else speaker_order(speakers, seed))
+        q: list[np.ndarray | None] = [None] * len(x)
+        for rows in sessions:
+            self.new_speaker()
+            for i in rows:
+                q[i] = self.run(x[i], windows[i])["logits"]
+        return dequantize(np.stack(q), scale, zero_point)
 
 
 # -- float vs int8 ----------------------------------------------------------------

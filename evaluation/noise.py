@@ -157,6 +157,7 @@ class SweepClips:
     paths: list[str]
     unknown_labels: dict[str, int]
     problems: list[tuple[str, str]]
+    speakers: list[str]  # [N]: a speaker-normalised fusion head runs each speaker's clips as one session
 
 
 def _deal(y: np.ndarray, limit: int | None, seed: int) -> np.ndarray:
@@ -181,7 +182,7 @@ def load_sweep_clips(run, corpus: str, root: str | Path, limit: int | None = Non
 
     root = Path(root)
     kept, unknown, problems, emotions, readable = known_clips(run, corpus, root)
-    audio, labels, paths = [], [], []
+    audio, labels, paths, speakers = [], [], [], []
     for utt, label in kept:
         try:
             audio.append(utterance_audio(utt, run.recipe.frontend.sample_rate))
@@ -190,6 +191,7 @@ def load_sweep_clips(run, corpus: str, root: str | Path, limit: int | None = Non
             continue
         labels.append(label)
         paths.append(str(utt.path))
+        speakers.append(str(utt.speaker))
     if not audio:
         raise EvaluateError(
             f"{root}: no usable clips in the {corpus} corpus for this run ({readable} readable clip(s); "
@@ -197,7 +199,8 @@ def load_sweep_clips(run, corpus: str, root: str | Path, limit: int | None = Non
         )
     y = np.array(labels, np.int64)
     pick = _deal(y, limit, seed)
-    return SweepClips([audio[i] for i in pick], y[pick], [paths[i] for i in pick], unknown, problems)
+    return SweepClips([audio[i] for i in pick], y[pick], [paths[i] for i in pick], unknown, problems,
+                      [speakers[i] for i in pick])
 
 
 # -- the sweep --------------------------------------------------------------------------------
@@ -242,7 +245,7 @@ def noise_sweep(run_dir: str | Path, corpus: str, data: str | Path, settings: No
                 realised.append(snr)
             attenuated += gain < 1.0
         x, windows = clip_inputs(corrupted, run.recipe)
-        logits = predictor(x, windows)
+        logits = predictor(x, windows, speakers=clips.speakers)
         rows.append({
             "condition": condition.name,
             "kind": condition.kind,

@@ -7,6 +7,8 @@
 * float (``keras``): the acoustic classifier, the fusion head on the float acoustic embedding
   and the mean keyword embedding (given as ``kw_emb`` [N, Ek], or computed from ``windows``
   with the keyword embedding model), and the keyword-only reference head when there is one.
+  A head with a speaker prior (``fusion.input_norm: speaker``) gets those embeddings
+  standardised per speaker as the board does (``train_options.fusion_inputs``).
 * int8 (``tflm`` / ``litert``): ``audio_only`` and the board chain of ``keyword``, ``acoustic``
   and ``fusion`` (:class:`edgeser.evaluation.int8.BoardChain`, the firmware's integer
   algorithm) on the TFLite-Micro or LiteRT interpreter.
@@ -44,10 +46,12 @@ class Predictor:
     """Logits of the acoustic-only and fusion models (and keyword-only, float) on any clips."""
 
     def __init__(self, backend: str, *, float_models: Mapping[str, Any] | None = None,
-                 int8: Mapping[str, bytes] | None = None):
+                 int8: Mapping[str, bytes] | None = None, speaker_prior=None, seed: int = 0):
+        """``speaker_prior``: the float fusion head's (the int8 head carries its own in its
+        metadata); ``seed``: the order in which a speaker's clips run (``speaker_norm.speaker_order``)."""
         if backend not in BACKENDS:
             raise PredictorError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
-        self.backend = backend
+        self.backend, self.speaker_prior, self.seed = backend, speaker_prior, seed
         self.tflite: dict[str, bytes] = dict(int8 or {})  # the int8 flatbuffers, by model name
         if backend == "keras":
             from edgeser.models.acoustic import embedding_model
@@ -72,11 +76,13 @@ class Predictor:
         ``acoustic_only`` loads just the acoustic-only model (:meth:`acoustic`)."""
         if backend not in BACKENDS:
             raise PredictorError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+        seed = run.recipe.seed
         if backend != "keras":
             names = ("audio_only",) if acoustic_only else INT8_MODELS
-            return cls(backend, int8={n: (run.path / f"{n}_int8.tflite").read_bytes() for n in names})
+            return cls(backend, int8={n: (run.path / f"{n}_int8.tflite").read_bytes() for n in names}, seed=seed)
         from edgeser.models.kws import build_kws_embedding_model
         from edgeser.models.registry import load
+        from edgeser.models.registry import speaker_prior
 
         if acoustic_only:
             return cls("keras", float_models={"acoustic": load(run, "acoustic")})
@@ -84,7 +90,7 @@ class Predictor:
                   "keyword": build_kws_embedding_model(load(run, "keyword"))}
         if (run.path / "keyword_only.weights.npz").is_file():
             models["keyword_only"] = load(run, "keyword_only")
-        return cls("keras", float_models=models)
+        return cls("keras", float_models=models, speaker_prior=speaker_prior(run), seed=seed)
 
     def acoustic(self, x: np.ndarray) -> np.ndarray:
         """Acoustic-only logits [N, classes] of features ``x`` [N, T, C] (float values allowed:
@@ -96,16 +102,20 @@ class Predictor:
         return self.audio_only.from_features(np.clip(np.round(np.asarray(x, np.float32)), -128, 127).astype(np.int8))
 
     def __call__(self, x: np.ndarray, windows: np.ndarray | None = None,
-                 kw_emb: np.ndarray | None = None) -> dict[str, np.ndarray]:
+                 kw_emb: np.ndarray | None = None, speakers: Sequence[str] | None = None) -> dict[str, np.ndarray]:
         """int8 ``x`` [N, T, C], ``windows`` [N, K, Tk, C] (int8 chain, or float without ``kw_emb``),
-        float ``kw_emb`` [N, Ek] (float only, optional) -> logits [N, classes] per model."""
+        float ``kw_emb`` [N, Ek] (float only, optional) -> logits [N, classes] per model.
+        ``speakers`` [N]: who speaks each clip, for a speaker-normalised fusion head (each
+        speaker's clips run as one session); without them each clip is a new speaker."""
         if self.backend != "keras":
             if windows is None or self.chain is None:
                 raise PredictorError("the int8 chain needs the keyword windows and the keyword, acoustic and fusion models")
             x8, w8 = np.asarray(x, np.int8), np.asarray(windows, np.int8)
-            return {"acoustic": self.audio_only.from_features(x8), "fusion": self.chain.logits(x8, w8)}
+            return {"acoustic": self.audio_only.from_features(x8),
+                    "fusion": self.chain.logits(x8, w8, speakers, self.seed)}
         from edgeser.models.registry import mean_keyword_embedding
         from edgeser.models.training import logits_of
+        from edgeser.train_options import fusion_inputs
 
         if "fusion" not in self.models:
             raise PredictorError("this float predictor has no fusion head")
@@ -117,5 +127,6 @@ class Predictor:
         out = {"acoustic": self.acoustic(xf)}
         if "keyword_only" in self.models:
             out["keyword"] = logits_of(self.models["keyword_only"], kw_emb)
-        out["fusion"] = logits_of(self.models["fusion"], [logits_of(self.embedding, xf), kw_emb])
+        inputs = fusion_inputs(logits_of(self.embedding, xf), kw_emb, self.speaker_prior, speakers, self.seed)
+        out["fusion"] = logits_of(self.models["fusion"], inputs)
         return out

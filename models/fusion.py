@@ -32,14 +32,19 @@ class FusionConfig:
     dropout: float = 0.2  # after the hidden layer, training only
     # "standard": train on inputs standardised with the training set's mean and std per
     # dimension, then fold that affine map into the hidden layer (same ops, same size)
+    # "speaker": train on each training speaker's inputs standardised with that speaker's
+    # statistics; at test time and on the board, running statistics of the speaker's earlier
+    # clips blended with the training set's (models.speaker_norm; the board keeps them)
     input_norm: str = added("none")
+    speaker_prior_weight: float = added(10.0)  # clips the training set's statistics count for ("speaker")
 
     def __post_init__(self) -> None:
         for f in ("acoustic_dim", "keyword_dim", "hidden_dim", "num_classes"):
             check(1 <= getattr(self, f) <= 4096, f, f"must be in 1..4096, got {getattr(self, f)}")
         check(0.0 <= self.dropout < 1.0, "dropout", f"must be in [0, 1), got {self.dropout}")
-        check(self.input_norm in ("none", "standard"), "input_norm",
-              f"must be 'none' or 'standard', got {self.input_norm!r}")
+        check(self.input_norm in ("none", "standard", "speaker"), "input_norm",
+              f"must be 'none', 'standard' or 'speaker', got {self.input_norm!r}")
+        check(self.speaker_prior_weight > 0, "speaker_prior_weight", f"must be > 0, got {self.speaker_prior_weight}")
 
 
 def build_fusion_model(cfg: FusionConfig = FusionConfig(), name: str = "fusion") -> tf.keras.Model:

@@ -117,6 +117,22 @@ def load(run, which: str, trained: bool = True):
     return model
 
 
+SPEAKER_PRIOR_FILE = "speaker_prior.json"  # fusion.input_norm: speaker (models.speaker_norm.SpeakerPrior)
+
+
+def speaker_prior(run):
+    """The run's :class:`~edgeser.models.speaker_norm.SpeakerPrior` (``fusion.input_norm:
+    speaker``; written by the train_fusion stage), or None for a head on raw embeddings."""
+    from edgeser.models.speaker_norm import SpeakerPrior
+
+    if run.recipe.fusion.input_norm != "speaker":
+        return None
+    path = run.path / SPEAKER_PRIOR_FILE
+    if not path.is_file():
+        raise ValueError(f"{path}: missing; the train_fusion stage writes it (rerun from train_fusion)")
+    return SpeakerPrior.from_json(path.read_text(), str(path))
+
+
 def mean_keyword_embedding(embedding_model, windows: np.ndarray) -> np.ndarray:
     """Mean float embedding [N, Ek] of each clip's keyword windows [N, K, Tk, C] under a keyword
     embedding model ([M, Tk, C] -> [M, Ek]): what the board pools before the fusion head."""

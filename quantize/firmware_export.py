@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -173,6 +173,8 @@ def render_model_io_h(run, decision_hop: int | None = None, sources: Mapping[str
         ("FUSION_OUTPUT_ZERO_POINT", _c_int(fus_out.zero_point)),
         ("", None),
         ("DECISION_HOP_FRAMES", decision_hop),
+        ("", None),
+        *_speaker_prior_lines(Path(sources["fusion"]), acoustic_size + keyword_size),
     ]
     body = "\n".join("" if v is None else f"#define EDGESER_{k} {v}" for k, v in lines)
     names = ", ".join(f"{n}: {Path(p).name}" for n, p in sources.items())
@@ -185,9 +187,28 @@ def render_model_io_h(run, decision_hop: int | None = None, sources: Mapping[str
         "// the last KEYWORD_NUM_WINDOWS tile the acoustic window and are mean-pooled.\n"
         "// Fusion: NUM_INPUTS 2 -> input 0 acoustic, input 1 pooled keyword embedding;\n"
         "// 1 -> one input [acoustic | keyword]. A decision every DECISION_HOP_FRAMES frames.\n"
+        "// SPEAKER_NORM 1: the fusion inputs are standardised per speaker with running statistics\n"
+        "// that start from SPEAKER_PRIOR_* (real units, [acoustic | keyword]; edgeser/speaker_norm.h).\n"
         "#ifndef EDGESER_GENERATED_MODEL_IO_H_\n#define EDGESER_GENERATED_MODEL_IO_H_\n\n"
         f"{body}\n\n#endif  // EDGESER_GENERATED_MODEL_IO_H_\n"
     )
+
+
+def _speaker_prior_lines(fusion: Path, dims: int) -> list[tuple[str, Any]]:
+    """model_io.h's speaker-normalisation macros from the fusion model's metadata
+    (``models.speaker_norm.METADATA_KEY``): doubles written to round-trip exactly."""
+    from edgeser.models.speaker_norm import EPSILON, METADATA_KEY, SpeakerPrior
+    from edgeser.quantize.convert import read_metadata_bytes
+
+    text = read_metadata_bytes(fusion.read_bytes()).get(METADATA_KEY)
+    if not text:
+        return [("SPEAKER_NORM", 0)]
+    prior = SpeakerPrior.from_json(text, f"{fusion}: metadata {METADATA_KEY}")
+    if prior.mean.size != dims:
+        raise ValueError(f"{fusion}: the speaker prior has {prior.mean.size} dimensions, the fusion inputs {dims}")
+    array = lambda v: "{" + ", ".join(repr(float(x)) for x in v) + "}"  # noqa: E731
+    return [("SPEAKER_NORM", 1), ("SPEAKER_PRIOR_WEIGHT", repr(prior.weight)), ("SPEAKER_PRIOR_EPSILON", repr(EPSILON)),
+            ("SPEAKER_PRIOR_MEAN", array(prior.mean)), ("SPEAKER_PRIOR_VAR", array(prior.var))]
 
 
 # ------------------------------------------------------------------ labels.h

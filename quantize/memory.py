@@ -51,6 +51,7 @@ class MemoryReport:
     budget_bytes: int
     goal_bytes: int
     notes: list[str] = field(default_factory=list)
+    speaker_norm_bytes: int = 0  # speaker statistics (RAM) and prior (flash), fusion.input_norm: speaker
 
     @property
     def flash_total(self) -> int:
@@ -64,7 +65,7 @@ class MemoryReport:
 
     @property
     def total_bytes(self) -> int:
-        return self.flash_total + self.arena_total + self.frontend_bytes
+        return self.flash_total + self.arena_total + self.frontend_bytes + self.speaker_norm_bytes
 
     @property
     def over_budget(self) -> bool:
@@ -78,6 +79,7 @@ class MemoryReport:
         return {
             "models": {name: asdict(m) for name, m in self.models.items()},
             "frontend_bytes": self.frontend_bytes,
+            "speaker_norm_bytes": self.speaker_norm_bytes,
             "flash_total": self.flash_total,
             "arena_total": self.arena_total,
             "total_bytes": self.total_bytes,
@@ -264,15 +266,25 @@ def frontend_working_bytes(config: Any) -> int:
     return total
 
 
+def speaker_norm_bytes(dims: int) -> int:
+    """Bytes of the firmware's speaker normalisation for ``dims`` fusion inputs
+    (``edgeser::SpeakerNorm`` + the pipeline's centred buffer: 4 doubles, 2 int64 and 2 int32
+    per dimension in RAM; the prior's mean and variance, 2 doubles per dimension, in flash)."""
+    return int(dims) * (4 * 8 + 2 * 8 + 2 * 4 + 2 * 8)
+
+
 def memory_report(
     models: Mapping[str, str | Path | bytes],
     frontend_bytes: int,
     budget_bytes: int,
     goal_bytes: int,
+    speaker_norm: int = 0,
 ) -> MemoryReport:
-    """Measure each model and sum everything against the budget and the goal."""
+    """Measure each model and sum everything against the budget and the goal
+    (``speaker_norm``: :func:`speaker_norm_bytes` when the fusion head is speaker-normalised)."""
     measured = {name: measure_model(src) for name, src in models.items()}
-    report = MemoryReport(measured, int(frontend_bytes), int(budget_bytes), int(goal_bytes))
+    report = MemoryReport(measured, int(frontend_bytes), int(budget_bytes), int(goal_bytes),
+                          speaker_norm_bytes=int(speaker_norm))
     report.notes.append("arena measured on the host (64-bit): an upper bound for the 32-bit Cortex-M7")
     return report
 
@@ -291,11 +303,13 @@ def format_memory_table(report: MemoryReport):
     for name, m in report.models.items():
         table.add_row(name, _kib(m.flash_bytes), _kib(m.arena_bytes), _kib(m.total_bytes))
     table.add_row("frontend", "", _kib(report.frontend_bytes), _kib(report.frontend_bytes))
+    if report.speaker_norm_bytes:
+        table.add_row("speaker statistics + prior", "", "", _kib(report.speaker_norm_bytes))
     status = "[red]over budget[/red]" if report.over_budget else ("[yellow]over goal[/yellow]" if report.over_goal else "[green]ok[/green]")
     table.add_row(
         "total",
         _kib(report.flash_total),
-        _kib(report.arena_total + report.frontend_bytes),
+        _kib(report.arena_total + report.frontend_bytes),  # the speaker rows are in the total column
         f"{_kib(report.total_bytes)} / budget {_kib(report.budget_bytes)}, goal {_kib(report.goal_bytes)} {status}",
     )
     return table

@@ -68,6 +68,25 @@ def tiny_run(tmp_path_factory):
     assert not changed, f"a test changed the shared tiny run (use private_run): {changed[:10]}"
 
 
+def tiny_variant_run(folder: Path, name: str, changes: dict[str, dict]) -> Path:
+    """``edgeser demo`` on tests/data/tiny.yaml with ``changes`` ({section: {key: value}})
+    under the recipe name ``name``, in ``folder``; returns the run folder."""
+    import yaml
+    from typer.testing import CliRunner
+
+    from edgeser.cli import app
+
+    recipe = yaml.safe_load((REPO / "tests/data/tiny.yaml").read_text())
+    recipe["name"] = name
+    for section, values in changes.items():
+        recipe.setdefault(section, {}).update(values)
+    (folder / f"{name}.yaml").write_text(yaml.safe_dump(recipe))
+    out = folder / "run"
+    result = CliRunner().invoke(app, ["demo", "--recipe", str(folder / f"{name}.yaml"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out
+
+
 @pytest.fixture(scope="module")
 def private_run(tiny_run, tmp_path_factory) -> Path:
     """A copy of the shared tiny run that the tests of one module may write into."""

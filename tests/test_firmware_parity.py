@@ -120,9 +120,14 @@ def parity_tool(run, tmp_path_factory) -> Path:
     from edgeser.models.registry import plan_of
     from edgeser.quantize.firmware_export import render_model_io_h
 
-    gen = tmp_path_factory.mktemp("parity_generated")
     # One decision every keyword hop: the stream test sees a decision per hop.
-    (gen / "model_io.h").write_text(render_model_io_h(run, plan_of(run.recipe).keyword_hop_frames))
+    return _build_parity_tool(render_model_io_h(run, plan_of(run.recipe).keyword_hop_frames), tmp_path_factory)
+
+
+def _build_parity_tool(model_io_h: str, tmp_path_factory) -> Path:
+    """edgeser_core_parity built against ``model_io_h`` (make -C firmware parity)."""
+    gen = tmp_path_factory.mktemp("parity_generated")
+    (gen / "model_io.h").write_text(model_io_h)
     build = tmp_path_factory.mktemp("parity_build")
     result = subprocess.run(
         ["make", "--no-print-directory", "-C", str(FIRMWARE), "parity", f"BUILD={build}", f"GENERATED={gen}"],
@@ -181,6 +186,10 @@ class CoreSession:
 
     def reset(self) -> None:
         self._send("reset")
+        assert self._read()[0] == "done"
+
+    def new_speaker(self) -> None:
+        self._send("speaker")
         assert self._read()[0] == "done"
 
     def push(self, frame: np.ndarray) -> list[dict]:
@@ -327,6 +336,85 @@ def test_stream_of_clips(run, clips, chain, core):
     for d, s in zip(decisions, ref_ema(probs)):
         np.testing.assert_allclose(d["smoothed"], s, rtol=1e-6, atol=1e-7)
         assert d["index"] == int(np.argmax(s))
+
+
+# ------------------------------------------------------------------ speaker normalisation
+@pytest.fixture(scope="module")
+def speaker_models(run, tmp_path_factory) -> dict[str, Path]:
+    """The run's keyword and acoustic models, and a fusion head for speaker-normalised inputs
+    (fusion.input_norm: speaker): calibrated on training embeddings standardised per speaker,
+    with the training set's prior in its metadata, as the quantize stage writes it."""
+    from edgeser.evaluation.int8 import Int8Model
+    from edgeser.models.speaker_norm import METADATA_KEY, SpeakerPrior, speaker_standardise
+    from edgeser.models.fusion import build_fusion_model
+    from edgeser.models.registry import model_configs
+    from edgeser.quantize.convert import quantize_keras_model
+
+    folder = tmp_path_factory.mktemp("speaker_models")
+    paths = {n: folder / f"{n}_int8.tflite" for n in DEVICE_MODELS}
+    for name in ("keyword", "acoustic"):
+        shutil.copy(run.path / f"{name}_int8.tflite", paths[name])
+    data = np.load(run.path / "features.npz")
+    tr = data["split_train"]
+    windows = data["kw_windows"][tr]
+    n, k = windows.shape[:2]
+    ac = Int8Model.from_file(paths["acoustic"]).from_features(data["x"][tr])
+    kw = Int8Model.from_file(paths["keyword"]).from_features(windows.reshape(n * k, *windows.shape[2:]))
+    e = np.concatenate([ac, kw.reshape(n, k, -1).mean(axis=1)], axis=1)
+    z = speaker_standardise(e, data["speakers"][tr])
+    fusion_cfg = model_configs(run.recipe, run.labels())[2]
+    tflite = quantize_keras_model(build_fusion_model(fusion_cfg), _representative([z[:, :ac.shape[1]], z[:, ac.shape[1]:]]),
+                                  {METADATA_KEY: SpeakerPrior.fit(e, 3.0).to_json()})
+    paths["fusion"].write_bytes(tflite)
+    return paths
+
+
+@pytest.fixture(scope="module")
+def speaker_tool(run, speaker_models, tmp_path_factory) -> Path:
+    from edgeser.models.registry import plan_of
+    from edgeser.quantize.firmware_export import render_model_io_h
+
+    io = render_model_io_h(run, plan_of(run.recipe).keyword_hop_frames, sources=speaker_models)
+    assert "#define EDGESER_SPEAKER_NORM 1\n" in io and "#define EDGESER_SPEAKER_PRIOR_WEIGHT 3.0\n" in io
+    return _build_parity_tool(io, tmp_path_factory)
+
+
+def test_speaker_normalised_fusion_inputs_are_the_boards(run, clips, speaker_models, speaker_tool):
+    """Two speakers of two clips each: the core's running speaker statistics (speaker_norm.h) give
+    the fusion inputs BoardChain gives, byte for byte; `reset` keeps them, `speaker` restarts them."""
+    from edgeser.datasets import keyword_windows
+    from edgeser.evaluation.int8 import BoardChain
+    from edgeser.models.registry import plan_of
+
+    _, x = clips
+    windows = keyword_windows(x, plan_of(run.recipe))
+    chain = BoardChain.from_files(*(speaker_models[n] for n in DEVICE_MODELS), backend="tflm")
+    assert chain.speaker_prior is not None and chain.speaker_prior.weight == 3.0
+    core = CoreSession(speaker_tool, chain)
+    try:
+        core._send("info")
+        tag, info = core._read()
+        assert tag == "info" and info[-1] == "1"  # speaker normalisation on
+        py_inputs = []
+        for n, clip in enumerate(x):
+            if n % 2 == 0:
+                core.new_speaker()
+                chain.new_speaker()
+            core.reset()
+            decisions = [e for frame in clip for e in core.push(frame) if e["kind"] == "decision"]
+            py = chain.run(clip, windows[n])
+            assert len(decisions) == 1
+            assert_same_tensors(decisions[0], py, f"clip {n} (speaker {n // 2})")
+            py_inputs.append(np.concatenate([py["fusion_acoustic"], py["fusion_keyword"]]).astype(np.int64))
+    finally:
+        core.close()
+    # not saturated: the standardised inputs use the int8 range
+    values = np.concatenate(py_inputs)
+    assert np.mean(np.abs(values) < 127) > 0.9
+    # the statistics carry from clip 0 to clip 1: clip 1 as a new speaker's first clip differs
+    chain.new_speaker()
+    fresh = chain.run(x[1], windows[1])
+    assert not np.array_equal(np.concatenate([fresh["fusion_acoustic"], fresh["fusion_keyword"]]), py_inputs[1])
 
 
 # ------------------------------------------------------------------ the integer algorithm on ties

@@ -144,4 +144,6 @@ def test_fusion_input_standardisation_folds_into_the_hidden_layer():
     np.testing.assert_allclose(logits_of(folded, [a, k]), want, rtol=1e-4, atol=1e-4)
     assert [layer.name for layer in folded.layers] == [layer.name for layer in trained.layers]
     with pytest.raises(Exception, match="input_norm"):
-        FusionConfig(input_norm="speaker")
+        FusionConfig(input_norm="per_speaker")
+    with pytest.raises(Exception, match="speaker_prior_weight"):
+        FusionConfig(input_norm="speaker", speaker_prior_weight=0.0)

@@ -16,19 +16,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def torch_run(tmp_path_factory) -> Path:
-    from typer.testing import CliRunner
+    from conftest import tiny_variant_run
 
-    from edgeser.cli import app
-
-    folder = tmp_path_factory.mktemp("torch_route")
-    recipe = yaml.safe_load((REPO / "tests/data/tiny.yaml").read_text())
-    recipe["name"] = "tiny_torch"
-    recipe["training"]["framework"] = "torch"
-    (folder / "tiny_torch.yaml").write_text(yaml.safe_dump(recipe))
-    out = folder / "run"
-    result = CliRunner().invoke(app, ["demo", "--recipe", str(folder / "tiny_torch.yaml"), "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    return out
+    return tiny_variant_run(tmp_path_factory.mktemp("torch_route"), "tiny_torch", {"training": {"framework": "torch"}})
 
 
 def test_torch_trained_models_reach_the_device_route(torch_run):

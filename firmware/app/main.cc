@@ -348,8 +348,9 @@ bool AudioCallback(void* /*ctx*/, const int32_t* samples, size_t num_samples) {
   CheckTensor(g_fusion, "output", g_fusion.interpreter->output(0), kNumEmotions, EDGESER_FUSION_OUTPUT_SCALE,
               EDGESER_FUSION_OUTPUT_ZERO_POINT);
 
-  // Requantisation tables and multipliers (computed once).
-  g_pipeline.Configure(ModelIoQuantization(), kSchedule);
+  // Requantisation tables and multipliers (computed once); the speaker prior when the
+  // fusion head is speaker-normalised (its statistics run from power-up: one session).
+  ConfigureFromModelIo(g_pipeline);
 
   // MicroFrontend: the C library's settings exactly as the Python frontend
   // uses them (config_check.h: EDGESER_FRONTEND_C_* or the same derivation).

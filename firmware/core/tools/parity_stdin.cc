@@ -24,8 +24,9 @@
 //                     reads   "fusion_out logits[N]"
 //                     prints  "decision F index confidence p[N] s[N]"
 //                             (p = softmax, s = smoothed; floats as %.9g)
-//   reset          forget the audio (window, pool, smoother)
-//   info           prints "info C Tk T K KW_DIM AC_DIM N KW_HOP DECISION_HOP SMOOTHING_MODE"
+//   reset          forget the audio (window, pool, smoother); the speaker statistics stay
+//   speaker        a new speaker: the running speaker statistics restart from the prior
+//   info           prints "info C Tk T K KW_DIM AC_DIM N KW_HOP DECISION_HOP SMOOTHING_MODE SPEAKER_NORM"
 #include <cstdint>
 #include <cstdio>
 #include <iostream>
@@ -86,7 +87,7 @@ bool ReadReply(const char* tag, size_t n, int8_t* out) {
 int main() {
   static Pipeline pipeline(EDGESER_SMOOTHING_MODE == 1 ? SmoothingMode::kMean : SmoothingMode::kEma,
                            EDGESER_SMOOTHING_ALPHA);
-  pipeline.Configure(ModelIoQuantization(), kSchedule);
+  ConfigureFromModelIo(pipeline);
 
   static int8_t kw_in[Pipeline::kKeywordInputSize], ac_in[Pipeline::kAcousticInputSize];
   int8_t frame[kC], kw_out[kKwDim], ac_out[kAcDim], fusion_ac[kAcDim], fusion_kw[kKwDim], logits[kN];
@@ -98,10 +99,14 @@ int main() {
     std::string cmd;
     if (!(in >> cmd)) continue;
     if (cmd == "info") {
-      std::printf("info %zu %d %d %d %d %d %zu %d %d %d\n", kC, kKwFrames, kAcFrames, kKwWindows, kKwDim, kAcDim, kN,
-                  EDGESER_KEYWORD_HOP_FRAMES, EDGESER_DECISION_HOP_FRAMES, EDGESER_SMOOTHING_MODE);
+      std::printf("info %zu %d %d %d %d %d %zu %d %d %d %d\n", kC, kKwFrames, kAcFrames, kKwWindows, kKwDim, kAcDim,
+                  kN, EDGESER_KEYWORD_HOP_FRAMES, EDGESER_DECISION_HOP_FRAMES, EDGESER_SMOOTHING_MODE,
+                  pipeline.speaker_norm() ? 1 : 0);
     } else if (cmd == "reset") {
       pipeline.Reset();
+      std::printf("done 0\n");
+    } else if (cmd == "speaker") {
+      pipeline.NewSpeaker();
       std::printf("done 0\n");
     } else if (cmd == "frame") {
       long v;

@@ -53,6 +53,19 @@ class EmbeddingPool {
     return r;
   }
 
+  // Per dimension, the sum over the kWindows held of (q - zero_point), into out[kDim] (int32).
+  // Returns false until kWindows were pushed.
+  bool Sums(int32_t zero_point, int32_t* out) const {
+    if (!ready()) return false;
+    const int8_t* e = window_.storage();
+    for (size_t j = 0; j < kDim; ++j) {
+      int32_t sum = 0;
+      for (size_t w = 0; w < kWindows; ++w) sum += static_cast<int32_t>(e[w * kDim + j]) - zero_point;
+      out[j] = sum;
+    }
+    return true;
+  }
+
   // Writes kDim pooled int8 values. Returns false until kWindows were pushed.
   bool Pool(const Requantizer& r, int8_t* out) const {
     if (!ready()) return false;

@@ -17,6 +17,9 @@
 //   fusion_ac    = Requantizer(acoustic output -> fusion acoustic input).Apply(q)
 //   fusion_kw[d] = clamp(MBQM(sum_{k<K} (q_k,d - z_kw_out), QM(s_kw_out / (K * s_fusion_kw))) + z_fusion_kw)
 //   decision     = Postprocess (float32 softmax of the dequantised logits) + TemporalSmoother
+// With EnableSpeakerNorm (recipe fusion.input_norm: speaker) the two fusion inputs instead
+// come from SpeakerNorm (speaker_norm.h) on (q_ac - z_ac_out) and sum_k (q_k,d - z_kw_out):
+// running statistics since NewSpeaker(), which Reset() keeps.
 #ifndef EDGESER_CORE_STREAM_H_
 #define EDGESER_CORE_STREAM_H_
 
@@ -28,6 +31,7 @@
 #include "edgeser/postprocess.h"
 #include "edgeser/quant.h"
 #include "edgeser/schedule.h"
+#include "edgeser/speaker_norm.h"
 
 namespace edgeser {
 
@@ -81,7 +85,20 @@ class StreamPipeline {
     Reset();
   }
 
-  // Forgets the audio (window, pool, smoother); keeps the configuration.
+  // After Configure: standardise the fusion inputs per speaker, starting from `prior`.
+  void EnableSpeakerNorm(const SpeakerPrior& prior) {
+    speaker_.Configure(prior, static_cast<double>(q_.acoustic_output.scale),
+                       static_cast<double>(q_.keyword_output.scale) / static_cast<double>(kKwWindows),
+                       static_cast<double>(q_.fusion_acoustic.scale), q_.fusion_acoustic.zero_point,
+                       static_cast<double>(q_.fusion_keyword.scale), q_.fusion_keyword.zero_point);
+    speaker_norm_ = true;
+  }
+  bool speaker_norm() const { return speaker_norm_; }
+  // Another voice from here on: the running speaker statistics restart from the prior.
+  void NewSpeaker() { speaker_.Reset(); }
+  uint32_t speaker_decisions() const { return speaker_.count(); }
+
+  // Forgets the audio (window, pool, smoother); keeps the configuration and the speaker statistics.
   void Reset() {
     window_.Reset();
     pool_.Reset();
@@ -112,10 +129,19 @@ class StreamPipeline {
     else window_.CopyLatestMapped(dst, kAcFrames, ac_lut_);
   }
 
-  // The fusion head's inputs from the acoustic model's output and the pool.
-  bool FusionInputs(const int8_t* acoustic_embedding, int8_t* fusion_acoustic, int8_t* fusion_keyword) const {
-    RequantizeVector(acoustic_embedding, kAcDim, ac_to_fusion_, fusion_acoustic);
-    return pool_.Pool(pool_to_fusion_, fusion_keyword);
+  // The fusion head's inputs from the acoustic model's output and the pool (with speaker
+  // normalisation, this decision then joins the speaker statistics).
+  bool FusionInputs(const int8_t* acoustic_embedding, int8_t* fusion_acoustic, int8_t* fusion_keyword) {
+    if (!speaker_norm_) {
+      RequantizeVector(acoustic_embedding, kAcDim, ac_to_fusion_, fusion_acoustic);
+      return pool_.Pool(pool_to_fusion_, fusion_keyword);
+    }
+    if (!pool_.Sums(q_.keyword_output.zero_point, centred_ + kAcDim)) return false;
+    for (size_t d = 0; d < kAcDim; ++d) {
+      centred_[d] = static_cast<int32_t>(acoustic_embedding[d]) - q_.acoustic_output.zero_point;
+    }
+    speaker_.Apply(centred_, fusion_acoustic, fusion_keyword);
+    return true;
   }
 
   // Fusion logits -> probs (softmax) -> smoothed (the JSON line's probs).
@@ -136,6 +162,9 @@ class StreamPipeline {
   bool ac_identity_ = true;
   Requantizer ac_to_fusion_{};
   Requantizer pool_to_fusion_{};
+  SpeakerNorm<kAcDim, kKwDim> speaker_;
+  bool speaker_norm_ = false;
+  int32_t centred_[kAcDim + kKwDim] = {};
 };
 
 }  // namespace edgeser
