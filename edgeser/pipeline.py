@@ -358,10 +358,9 @@ def stage_quantize(run: RunDir) -> dict:
     prior, speakers = speaker_prior(run), data["speakers"]
     fusion_train = [acoustic_emb[tr], keyword_emb[tr]]
     if prior is not None:  # the head's inputs are standardised per speaker: calibrate on those
-        from edgeser.models.speaker_norm import speaker_standardise
+        from edgeser.models.speaker_norm import standardise_pair
 
-        z = speaker_standardise(np.concatenate(fusion_train, axis=1), speakers[tr])
-        fusion_train = [z[:, :acoustic_emb.shape[1]], z[:, acoustic_emb.shape[1]:]]
+        fusion_train = standardise_pair(*fusion_train, speakers[tr])
     models = {
         "keyword": (kw_model, [windows], labels["keywords"]),
         "acoustic": (ac_model, [data["x"][tr]], labels["emotions"]),

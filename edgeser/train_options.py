@@ -181,21 +181,21 @@ def train_fusion(recipe: Recipe, fusion_cfg, train: tuple[np.ndarray, np.ndarray
 
     a, k = np.asarray(train[0], np.float32), np.asarray(train[1], np.float32)
     va, vk = np.asarray(val[0], np.float32), np.asarray(val[1], np.float32)
-    ea, prior = fusion_cfg.acoustic_dim, None
+    prior = None
     standard = fusion_cfg.input_norm == "standard"
     if standard:
+        ea = fusion_cfg.acoustic_dim
         mean = np.concatenate([a.mean(axis=0), k.mean(axis=0)])
         std = np.concatenate([a.std(axis=0), k.std(axis=0)]) + 1e-3  # a constant dimension stays finite
         norm = lambda x, y: ((x - mean[:ea]) / std[:ea], (y - mean[ea:]) / std[ea:])  # noqa: E731
         (a, k), (va, vk) = norm(a, k), norm(va, vk)
     elif fusion_cfg.input_norm == "speaker":
-        from edgeser.models.speaker_norm import SpeakerPrior, speaker_standardise
+        from edgeser.models.speaker_norm import SpeakerPrior, standardise_pair
 
         if speakers is None:
             raise ValueError("fusion.input_norm: speaker needs the training and validation clips' speakers")
         prior = SpeakerPrior.fit(np.concatenate([a, k], axis=1), fusion_cfg.speaker_prior_weight)
-        z, zv = (speaker_standardise(np.concatenate(p, axis=1), s) for p, s in zip(((a, k), (va, vk)), speakers))
-        (a, k), (va, vk) = (z[:, :ea], z[:, ea:]), (zv[:, :ea], zv[:, ea:])
+        (a, k), (va, vk) = standardise_pair(a, k, speakers[0]), standardise_pair(va, vk, speakers[1])
     seed_everything(seed)
     model = build_fusion_model(fusion_cfg)
     history = train_classifier(model, ([a, k], train[2]), ([va, vk], val[2]),

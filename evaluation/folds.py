@@ -137,12 +137,11 @@ def fold_predictor(models: FoldModels, kw_run, train_x: np.ndarray, train_window
     emb = logits_of(models.embedding, train_x.astype(np.float32))
     metadata = {"fusion": {}}
     if models.prior is not None:
-        from edgeser.models.speaker_norm import METADATA_KEY, speaker_standardise
+        from edgeser.models.speaker_norm import METADATA_KEY, standardise_pair
 
         if train_speakers is None:
             raise ValueError("a speaker-normalised fusion head needs the training clips' speakers (calibration)")
-        z = speaker_standardise(np.concatenate([emb, train_kw_emb], axis=1), train_speakers)
-        emb, train_kw_emb = z[:, :emb.shape[1]], z[:, emb.shape[1]:]
+        emb, train_kw_emb = standardise_pair(emb, train_kw_emb, train_speakers)
         metadata["fusion"] = {METADATA_KEY: models.prior.to_json()}
     plan = {
         "keyword": (build_kws_embedding_model(load(kw_run, "keyword")), [windows], pin),

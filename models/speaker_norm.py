@@ -88,6 +88,14 @@ def speaker_standardise(e: np.ndarray, speakers: Sequence[str]) -> np.ndarray:
     return out
 
 
+def standardise_pair(acoustic: np.ndarray, keyword: np.ndarray, speakers: Sequence[str]) -> list[np.ndarray]:
+    """The fusion head's two inputs (acoustic [N, Ea], keyword [N, Ek]) standardised per speaker
+    with all of that speaker's rows (:func:`speaker_standardise`): how the head trains and is calibrated."""
+    ea = np.shape(acoustic)[1]
+    z = speaker_standardise(np.concatenate([acoustic, keyword], axis=1), speakers)
+    return [z[:, :ea], z[:, ea:]]
+
+
 def running_standardise(e: np.ndarray, speakers: Sequence[str], prior_mean: np.ndarray, prior_var: np.ndarray,
                         prior_weight: float = 10.0, seed: int = 0) -> np.ndarray:
     """What a board would compute, clip by clip: each speaker's clips in a seeded random order,

@@ -345,7 +345,7 @@ def speaker_models(run, tmp_path_factory) -> dict[str, Path]:
     (fusion.input_norm: speaker): calibrated on training embeddings standardised per speaker,
     with the training set's prior in its metadata, as the quantize stage writes it."""
     from edgeser.evaluation.int8 import Int8Model
-    from edgeser.models.speaker_norm import METADATA_KEY, SpeakerPrior, speaker_standardise
+    from edgeser.models.speaker_norm import METADATA_KEY, SpeakerPrior, standardise_pair
     from edgeser.models.fusion import build_fusion_model
     from edgeser.models.registry import model_configs
     from edgeser.quantize.convert import quantize_keras_model
@@ -360,11 +360,10 @@ def speaker_models(run, tmp_path_factory) -> dict[str, Path]:
     n, k = windows.shape[:2]
     ac = Int8Model.from_file(paths["acoustic"]).from_features(data["x"][tr])
     kw = Int8Model.from_file(paths["keyword"]).from_features(windows.reshape(n * k, *windows.shape[2:]))
-    e = np.concatenate([ac, kw.reshape(n, k, -1).mean(axis=1)], axis=1)
-    z = speaker_standardise(e, data["speakers"][tr])
+    kw = kw.reshape(n, k, -1).mean(axis=1)
     fusion_cfg = model_configs(run.recipe, run.labels())[2]
-    tflite = quantize_keras_model(build_fusion_model(fusion_cfg), _representative([z[:, :ac.shape[1]], z[:, ac.shape[1]:]]),
-                                  {METADATA_KEY: SpeakerPrior.fit(e, 3.0).to_json()})
+    tflite = quantize_keras_model(build_fusion_model(fusion_cfg), _representative(standardise_pair(ac, kw, data["speakers"][tr])),
+                                  {METADATA_KEY: SpeakerPrior.fit(np.concatenate([ac, kw], axis=1), 3.0).to_json()})
     paths["fusion"].write_bytes(tflite)
     return paths
 

@@ -6,6 +6,7 @@
 #include "edgeser/pooling.h"
 #include "edgeser/postprocess.h"
 #include "edgeser/ring_buffer.h"
+#include "edgeser/speaker_norm.h"
 
 using namespace edgeser;
 using namespace edgeser::config;
@@ -14,6 +15,7 @@ RingBuffer<kAudioRingSamples> probe_ring;
 FeatureWindow<kAcFrames, kNumChannels> probe_window;
 EmbeddingPool<kKwWindows, kKwDim> probe_pool;
 TemporalSmoother<kNumEmotions, EDGESER_SMOOTHING_HISTORY> probe_smoother(SmoothingMode::kEma, 0.5f);
+SpeakerNorm<kAcDim, kKwDim> probe_speaker;  // fusion.input_norm: speaker
 
 // Exercised entry points (extern "C" so nothing is inlined away).
 extern "C" void probe_audio(const int32_t* pdm, size_t n, int16_t* out, size_t m) {
@@ -29,5 +31,9 @@ extern "C" void probe_features(const int8_t* row, int8_t* dst, const int8_t* lut
 extern "C" void probe_pooling(const int8_t* emb, const Requantizer* r, int8_t* out) {
   probe_pool.Push(emb);
   probe_pool.Pool(*r, out);
+}
+extern "C" void probe_speaker_norm(const SpeakerPrior* prior, const int32_t* centred, int8_t* ac, int8_t* kw) {
+  probe_speaker.Configure(*prior, 0.1, 0.01, 0.05, 0, 0.05, 0);
+  probe_speaker.Apply(centred, ac, kw);
 }
 extern "C" size_t probe_smoothing(const float* p, float* out) { return probe_smoother.Update(p, out).index; }
