@@ -426,17 +426,9 @@ def stage_compile(run: RunDir) -> dict:
 
 
 def stage_memory(run: RunDir) -> dict:
-    from edgeser.quantize.memory import frontend_working_bytes, memory_report, speaker_norm_bytes
+    from edgeser.quantize.memory import recipe_memory_report
 
-    budget = run.recipe.budget
-    prior = speaker_prior(run)
-    report = memory_report(
-        {name: run.path / f"{name}_int8.tflite" for name in DEVICE_MODELS},
-        frontend_working_bytes(run.recipe.frontend),
-        budget.memory_bytes,
-        budget.memory_goal_bytes,
-        speaker_norm_bytes(prior.mean.size) if prior is not None else 0,
-    )
+    report = recipe_memory_report(run.recipe, {name: run.path / f"{name}_int8.tflite" for name in DEVICE_MODELS})
     data = report.to_dict()
     run.write_json("memory.json", data, "memory")
     return {"total_bytes": data.get("total_bytes"), "over_budget": data.get("over_budget"), "over_goal": data.get("over_goal")}

@@ -72,13 +72,13 @@ def device_measures(recipe, tflite: dict[str, bytes], folder: Path) -> dict[str,
     from edgeser.benchmarks.predict import predict_pipeline
     from edgeser.models.registry import plan_of
     from edgeser.quantize.edgetpu_check import check_model
-    from edgeser.quantize.memory import frontend_working_bytes, memory_report
+    from edgeser.quantize.memory import recipe_memory_report
 
     models = {name: tflite[name] for name in ("keyword", "acoustic", "fusion")}
     folder.mkdir(parents=True, exist_ok=True)
     paths = {name: atomic.write_bytes(folder / f"{name}_int8.tflite", data) for name, data in models.items()}
     budget = recipe.budget
-    memory = memory_report(models, frontend_working_bytes(recipe.frontend), budget.memory_bytes, budget.memory_goal_bytes)
+    memory = recipe_memory_report(recipe, models)
     plan = plan_of(recipe)
     latency = predict_pipeline(paths["keyword"], paths["acoustic"], paths["fusion"], plan.num_keyword_windows,
                                plan.clip_frames)["streaming_decision_ms"]

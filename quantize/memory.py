@@ -289,6 +289,21 @@ def memory_report(
     return report
 
 
+def recipe_memory_report(recipe: Any, models: Mapping[str, str | Path | bytes]) -> MemoryReport:
+    """:func:`memory_report` of a recipe's device models (keyword, acoustic, fusion) against its
+    budget: the frontend's working memory and, with ``fusion.input_norm: speaker``, the speaker
+    statistics for the fusion head's inputs (the pipeline's memory stage and ``edgeser tune``)."""
+    speaker = 0
+    if recipe.fusion.input_norm == "speaker":
+        from edgeser.quantize.c_export import io_quantization
+
+        fusion = models["fusion"]
+        data = fusion if isinstance(fusion, (bytes, bytearray)) else Path(fusion).read_bytes()
+        speaker = speaker_norm_bytes(sum(int(np.prod(t.shape)) for t in io_quantization(bytes(data))[0]))
+    return memory_report(models, frontend_working_bytes(recipe.frontend), recipe.budget.memory_bytes,
+                         recipe.budget.memory_goal_bytes, speaker)
+
+
 def _kib(n: int) -> str:
     return f"{n / 1024:,.1f} KiB"
 

@@ -131,6 +131,9 @@ def test_pipeline_ships_a_speaker_normalised_head(tmp_path):
     assert prior.mean.shape == (32,) and prior.weight == 10.0  # acoustic 16 + keyword 16
     meta = SpeakerPrior.from_json(read_metadata((out / "fusion_int8.tflite").read_bytes())[METADATA_KEY])
     assert np.array_equal(meta.mean, prior.mean) and np.array_equal(meta.var, prior.var)
+    memory = json.loads((out / "memory.json").read_text())  # 72 B per fusion input: statistics + prior
+    assert memory["speaker_norm_bytes"] == 72 * 32
+    assert memory["total_bytes"] == memory["flash_total"] + memory["arena_total"] + memory["frontend_bytes"] + 72 * 32
     io = (out / "firmware" / "model_io.h").read_text()
     assert "#define EDGESER_SPEAKER_NORM 1\n" in io and f"{prior.mean[0]!r}" in io
 
