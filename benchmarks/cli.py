@@ -142,8 +142,9 @@ def benchmark_accuracy(
     cross_data: Annotated[Optional[Path], typer.Option("--cross-data", help="A second corpus scored by every fold's models (e.g. ../shared/data/emodb).")] = None,
     cross_corpus: Annotated[str, typer.Option("--cross-corpus", help="Reader of --cross-data.")] = "emodb",
     egemaps: Annotated[bool, typer.Option("--egemaps/--no-egemaps", help="The eGeMAPS + LR reference row.")] = True,
-    speaker_norm: Annotated[bool, typer.Option("--speaker-norm", help="Add a fusion head on per-speaker standardised "
-                                               "embeddings (statistics from each speaker's own clips).")] = False,
+    speaker_norm: Annotated[bool, typer.Option("--speaker-norm", help="Add fusion heads on per-speaker standardised "
+                                               "embeddings: statistics from all of a speaker's clips, and running "
+                                               "(what fusion.input_norm: speaker ships).")] = False,
     quiet: QuietOption = False,
 ) -> None:
     """Leave-speakers-out accuracy on RAVDESS, float and int8 on TFLite-Micro, beside eGeMAPS + LR."""

@@ -341,6 +341,8 @@ def memory(run_dir: Path) -> Section:
     rows = [(name, f"{v['flash_bytes'] / 1024:.1f}", f"{v['arena_bytes'] / 1024:.1f}",
              f"{(v['flash_bytes'] + v['arena_bytes']) / 1024:.1f}") for name, v in m.get("models", {}).items()]
     rows.append(("frontend working memory", "—", "—", f"{m.get('frontend_bytes', 0) / 1024:.1f}"))
+    if m.get("speaker_norm_bytes"):  # fusion.input_norm: speaker (statistics in RAM, prior in flash)
+        rows.append(("speaker statistics + prior", "—", "—", f"{m['speaker_norm_bytes'] / 1024:.1f}"))
     total = m["total_bytes"]
     verdict = "over the paper budget" if total > budget else ("over the goal" if total > goal else "within the goal")
     blocks: list[Block] = [

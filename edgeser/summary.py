@@ -49,6 +49,8 @@ def summary_rows(run: RunDir) -> list[tuple[str, str, str, str]]:
         for name, m in memory["models"].items():
             rows.append(("memory", name, f"flash {m['flash_bytes'] / 1024:.1f} KiB + arena {m['arena_bytes'] / 1024:.1f} KiB", ""))
         rows.append(("memory", "frontend working memory", f"{memory['frontend_bytes'] / 1024:.1f} KiB", ""))
+        if memory.get("speaker_norm_bytes"):
+            rows.append(("memory", "speaker statistics + prior", f"{memory['speaker_norm_bytes'] / 1024:.1f} KiB", ""))
         total = memory["total_bytes"]
         rows.append(("memory", "total", f"{total / 1e6:.3f} MB", f"paper budget {memory['budget_bytes'] / 1e6:.1f} MB; goal {memory['goal_bytes'] / 1e6:.1f} MB"))
     bench = _load(run, "bench.json")
