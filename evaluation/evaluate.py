@@ -84,7 +84,9 @@ def open_run(run_dir: str | Path, backend: str = "keras"):
 
 
 def result_header(run, corpus: str, data: str | Path, backend: str, emotions: list[str], clips) -> dict[str, Any]:
-    """The fields every scored result of a run starts with (evaluate, noise): run, recipe, corpus, backend, clips."""
+    """The fields every scored result of a run starts with (evaluate, noise): run, recipe, corpus,
+    backend, clips, and how the fusion head's inputs were normalised."""
+    speaker = run.recipe.fusion.input_norm == "speaker"
     return {
         "run": str(run.path),
         "recipe": run.recipe.name,
@@ -94,6 +96,9 @@ def result_header(run, corpus: str, data: str | Path, backend: str, emotions: li
         "backend": "keras float" if backend == "keras" else "tflm int8",
         "labels": emotions,
         "clips": int(len(clips.y)),
+        "fusion_input": (f"speaker-normalised: each speaker's clips run as one session in a seeded order "
+                         f"(seed {run.recipe.seed}), running statistics from the training prior" if speaker
+                         else "the embeddings as they are"),
     }
 
 

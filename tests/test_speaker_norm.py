@@ -147,3 +147,8 @@ def test_pipeline_ships_a_speaker_normalised_head(tmp_path):
     chain = BoardChain.from_files(*(out / f"{n}_int8.tflite" for n in ("keyword", "acoustic", "fusion")))
     cold = chain.logits(x, w)  # every clip a new speaker: the prior alone
     assert not np.array_equal(cold, logits)
+    # `edgeser evaluate` on the whole demo corpus runs each speaker as one session and says so
+    from edgeser.evaluation.evaluate import evaluate_run
+
+    result = evaluate_run(out, "demo", out / "corpus", "tflm")
+    assert result["fusion_input"].startswith("speaker-normalised") and len(result["speakers"]) >= 4
