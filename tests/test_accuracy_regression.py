@@ -77,6 +77,21 @@ def test_int8_fusion_beats_chance_on_unseen_speakers(tiny_run):
     agree = np.mean(float_logits["acoustic"].argmax(-1) == logits["acoustic"].argmax(-1))
     assert agree >= 0.9, agree
 
+    # the shipped RAVDESS recipe's head: fusion.input_norm: speaker, on the same frozen embeddings
+    # (measured: 0.533 against 0.443 for the head on raw embeddings; one test speaker, one session)
+    from edgeser.models.registry import model_configs
+    from edgeser.train_options import train_fusion
+
+    speaker_recipe = dataclasses.replace(recipe, fusion=dataclasses.replace(recipe.fusion, input_norm="speaker"))
+    va = np.array(fold.val)
+    head, _, prior = train_fusion(speaker_recipe, model_configs(speaker_recipe, labels)[2],
+                                  (models.emb[tr], kw_emb[tr], one_hot(y, classes)[tr]), (models.emb[va], kw_emb[va], y[va]),
+                                  recipe.seed, progress=False, speakers=(speakers[tr], speakers[va]))
+    speaker_models = dataclasses.replace(models, fusion=head, prior=prior, speakers=speakers)
+    predict = folds.fold_predictor(speaker_models, run, x[tr], windows[tr], kw_emb[tr], "tflm", recipe.seed, speakers[tr])
+    f1 = score(y[te], predict(x[te], windows[te], kw_emb[te], speakers=speakers[te])["fusion"].argmax(-1), classes).macro_f1
+    assert f1 >= CHANCE + MARGIN, f1
+
 
 def test_restrict_to_folds_calm_into_neutral_and_ignores_absent_classes():
     model = ["angry", "calm", "disgust", "happy", "neutral", "sad"]
