@@ -240,7 +240,7 @@ def run_fold(recipe, labels, x, y, kw_emb, fold, settings_override=None, progres
         logits |= head.float_logits(emb[te], kw_emb[te], speakers[te])
     scores = {name: score(y[te], v.argmax(-1), classes).to_dict() for name, v in logits.items()}
     options, _ = fusion_extras(recipe, fusion_cfg, emb, kw_emb, targets, {"train": tr, "val": va, "test": te}, fusion,
-                               utterances, recipe.seed)
+                               utterances, recipe.seed, prior=models.prior, speakers=speakers)
     genders = [utterances[i].gender or "" for i in te] if utterances is not None else None
     for name in ("acoustic", "fusion"):
         options[name] = test_metrics(y[te], softmax(logits[name]), classes, genders)

@@ -311,7 +311,8 @@ def stage_train_fusion(run: RunDir) -> dict:
     wants_utts = recipe.training.vad.enabled
     utts = emotion_utterances(run, data) if wants_utts else None
     extras, models = fusion_extras(recipe, model_configs(recipe, labels)[2], acoustic, keyword, targets,
-                                   {"train": tr, "val": va, "test": te}, fusion, utts, recipe.seed)
+                                   {"train": tr, "val": va, "test": te}, fusion, utts, recipe.seed,
+                                   prior=prior, speakers=speakers)
     for name, model in models.items():
         _save_weights(run, model, name, "train_fusion")
     distributions = data["distributions"][te] if "distributions" in data.files else None

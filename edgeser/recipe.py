@@ -171,9 +171,7 @@ class Recipe:
     def __post_init__(self) -> None:
         check(bool(self.name) and "/" not in self.name, "name", f"must be a non-empty folder name, got {self.name!r}")
         check(0 <= self.seed <= 2**32 - 1, "seed", f"must be in 0..2**32-1 (numpy's seed range), got {self.seed}")
-        if self.fusion.input_norm == "speaker":  # the running statistics live between the models, per head
-            check(self.training.ensemble_heads == 1, "fusion.input_norm",
-                  "'speaker' takes one fusion head; set training.ensemble_heads: 1")
+        if self.fusion.input_norm == "speaker":  # the head is calibrated on inputs standardised per speaker
             check(not self.quantize.qat, "fusion.input_norm", "'speaker' is calibrated after training; set quantize.qat: false")
 
     def to_dict(self) -> dict[str, Any]:

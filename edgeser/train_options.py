@@ -226,12 +226,15 @@ def larger_teacher_config(acoustic_cfg):
 
 def fusion_extras(recipe: Recipe, fusion_cfg, acoustic_emb: np.ndarray, keyword_emb: np.ndarray, targets: np.ndarray,
                   parts: dict[str, np.ndarray], fusion_model, utterances: Sequence | None, seed: int,
-                  progress: bool = False) -> tuple[dict[str, Any], dict[str, Any]]:
+                  progress: bool = False, prior=None,
+                  speakers: np.ndarray | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     """The VAD head and the fusion ensemble, when the recipe asks for them.
 
     ``acoustic_emb`` [N, Ea], ``keyword_emb`` [N, Ek] and ``targets`` [N, K] cover every
     clip; ``parts`` maps "train"/"val"/"test" to index arrays; ``fusion_model`` is the
-    trained head 0. Returns (test-split metrics, trained models by name).
+    trained head 0. A speaker-normalised head 0 (``prior``, the clips' ``speakers`` [N]) makes
+    the ensemble's heads train and score on the same standardised inputs (:func:`train_fusion`,
+    :func:`fusion_inputs`). Returns (test-split metrics, trained models by name).
     """
     from edgeser.models.training import logits_of
 
@@ -260,11 +263,19 @@ def fusion_extras(recipe: Recipe, fusion_cfg, acoustic_emb: np.ndarray, keyword_
         from edgeser.models.fusion import build_fusion_model
 
         inputs = lambda idx: [acoustic_emb[idx], keyword_emb[idx]]  # noqa: E731
+        test_inputs = inputs(te)
+        if prior is not None:
+            from edgeser.models.speaker_norm import standardise_pair
+
+            if speakers is None:
+                raise ValueError("a speaker-normalised fusion ensemble needs the clips' speakers")
+            inputs = lambda idx: standardise_pair(acoustic_emb[idx], keyword_emb[idx], speakers[idx])  # noqa: E731
+            test_inputs = fusion_inputs(acoustic_emb[te], keyword_emb[te], prior, speakers[te], seed)
         extra = train_heads(lambda: build_fusion_model(fusion_cfg), (inputs(tr), targets[tr]),
                             (inputs(va), targets[va].argmax(1)), targets.shape[1], t.fusion,
                             [seed + h for h in range(1, t.ensemble_heads)], progress=progress)
         heads = [fusion_model, *extra]
-        probs = combine([logits_of(h, inputs(te)) for h in heads])
+        probs = combine([logits_of(h, test_inputs) for h in heads])
         metrics["fusion_ensemble"] = score(targets[te].argmax(1), probs.argmax(1), targets.shape[1]).to_dict()
         models.update({f"fusion_head{h}": m for h, m in enumerate(extra, start=1)})
     return metrics, models

@@ -100,14 +100,12 @@ def test_prior_round_trips_and_refuses_bad_json():
     np.testing.assert_allclose(z, np.tile((1.0 - prior.mean) / (np.sqrt(prior.var) + EPSILON), (2, 1)), rtol=1e-6)
 
 
-def test_recipe_refuses_speaker_norm_with_several_heads_or_qat():
+def test_recipe_refuses_speaker_norm_with_qat():
     from edgeser.recipe import recipe_from_dict
     from edgeser.settings import SettingsError
 
     ok = recipe_from_dict({"name": "r", "fusion": {"input_norm": "speaker", "speaker_prior_weight": 5}})
     assert ok.fusion.speaker_prior_weight == 5.0
-    with pytest.raises(SettingsError, match="ensemble_heads"):
-        recipe_from_dict({"name": "r", "fusion": {"input_norm": "speaker"}, "training": {"ensemble_heads": 3}})
     with pytest.raises(SettingsError, match="qat"):
         recipe_from_dict({"name": "r", "fusion": {"input_norm": "speaker"}, "quantize": {"qat": True}})
 
@@ -125,12 +123,14 @@ def test_pipeline_ships_a_speaker_normalised_head(tmp_path):
     from edgeser.quantize.convert import read_metadata
     from edgeser.rundir import RunDir
 
-    out = tiny_variant_run(tmp_path, "tiny_speaker", {"fusion": {"input_norm": "speaker"}})
+    out = tiny_variant_run(tmp_path, "tiny_speaker", {"fusion": {"input_norm": "speaker"}, "training": {"ensemble_heads": 2}})
     run = RunDir.open(out)
     prior = SpeakerPrior.from_json((out / "speaker_prior.json").read_text())
     assert prior.mean.shape == (32,) and prior.weight == 10.0  # acoustic 16 + keyword 16
     meta = SpeakerPrior.from_json(read_metadata((out / "fusion_int8.tflite").read_bytes())[METADATA_KEY])
     assert np.array_equal(meta.mean, prior.mean) and np.array_equal(meta.var, prior.var)
+    options = json.loads((out / "train_metrics.json").read_text())["options"]  # the ensemble on standardised inputs
+    assert 0.0 <= options["fusion_ensemble"]["macro_f1"] <= 1.0
     memory = json.loads((out / "memory.json").read_text())  # 72 B per fusion input: statistics + prior
     assert memory["speaker_norm_bytes"] == 72 * 32
     assert memory["total_bytes"] == memory["flash_total"] + memory["arena_total"] + memory["frontend_bytes"] + 72 * 32
