@@ -200,7 +200,7 @@ def tune(
 
     from edgeser.recipe import load_recipe
     from edgeser.search_space import load_space
-    from edgeser.tune import TuneSettings, run_search
+    from edgeser.tune import TuneError, TuneSettings, previous_search, run_search
 
     console = Console(stderr=True)
     try:
@@ -223,6 +223,11 @@ def tune(
         import optuna  # noqa: F401
     except ImportError as exc:
         console.print(f"[red]error:[/red] {exc.name} is not installed (make setup installs ray[tune] and optuna)")
+        raise typer.Exit(BAD_INPUT)
+    try:
+        previous_search(out.resolve(), base)  # a search continues only from the recipe it started with
+    except TuneError as exc:
+        console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
         raise typer.Exit(BAD_INPUT)
     found = run_search(base, data, searched, settings, out, echo=console.print)
     best = next((t for t in found if t.get("best")), None)

@@ -23,6 +23,7 @@ import dataclasses
 import io
 import json
 import os
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -280,6 +281,32 @@ def write_outputs(trials: list[dict], out: Path, base_recipe, space, settings: T
 
 
 # ---------------------------------------------------------------- the search
+def trial_number(result, fallback: int) -> int:
+    """A trial's creation number in its experiment: Ray names each trial's folder
+    ``<trainable>_<id>_<N>_<params>``, so the number stays the same when a search is continued
+    (the order of Ray's results does not); ``fallback`` when the folder name has none."""
+    match = re.search(r"_[0-9a-f]{5,}_(\d+)_", Path(str(getattr(result, "path", "") or "")).name)
+    return int(match.group(1)) if match else fallback
+
+
+class TuneError(ValueError):
+    """A search that cannot continue in its output folder."""
+
+
+def previous_search(out: Path, base_recipe) -> float:
+    """Wall seconds of the earlier runs of the search in ``out`` (0 for a new one). Refuses to
+    continue a search that started from another base recipe: its trials trained that one."""
+    path = out / "trials.json"
+    if not path.is_file():
+        return 0.0
+    doc = json.loads(path.read_text())
+    if doc.get("base_recipe_sha256") not in (None, base_recipe.sha256()):
+        raise TuneError(f"{out}: this search started from recipe {doc.get('base_recipe')!r} with sha256 "
+                         f"{str(doc['base_recipe_sha256'])[:12]}, not {base_recipe.sha256()[:12]} (the recipe changed "
+                         "since); continue it with that recipe, or start a new search with another --out")
+    return float(doc.get("wall_seconds") or 0.0)
+
+
 def _trial_record(number: int, result) -> dict[str, Any]:
     """One row of trials.json from a Ray Tune result (finished, stopped early or failed)."""
     metrics = dict(result.metrics or {})
@@ -325,6 +352,7 @@ def run_search(base_recipe, data_root: Path, space, settings: TuneSettings, out:
     # figure on the same folds, the one a tuned recipe must beat
     base_point = space.point_of(base_recipe)
     experiment = storage / EXPERIMENT
+    earlier = previous_search(out, base_recipe) if tune.Tuner.can_restore(str(experiment)) else 0.0
     start = time.perf_counter()
     try:
         if tune.Tuner.can_restore(str(experiment)):
@@ -343,11 +371,12 @@ def run_search(base_recipe, data_root: Path, space, settings: TuneSettings, out:
         grid = tuner.fit()
     finally:
         bar.close()
-    trials = [_trial_record(i, result) for i, result in enumerate(grid, start=1)]
+    trials = sorted((_trial_record(trial_number(result, i), result) for i, result in enumerate(grid, start=1)),
+                    key=lambda t: t["trial"])
     for t in trials:
         t["base"] = base_point is not None and all(t["params"].get(k) == v for k, v in base_point.items())
         t["complete"] = t["folds_done"] >= settings.folds or t.get("feasible") is False
         if not t["complete"] and t["folds_done"]:
             t["reason"] = t["reason"] or f"stopped early by ASHA after {t['folds_done']} fold(s)"
-    write_outputs(trials, out, base_recipe, space, settings, time.perf_counter() - start)
+    write_outputs(trials, out, base_recipe, space, settings, earlier + time.perf_counter() - start)
     return trials

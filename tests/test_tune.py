@@ -87,6 +87,37 @@ def test_cli_refuses_a_bad_space_before_starting_ray(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_trial_numbers_survive_a_resume_and_a_changed_recipe_is_refused(tmp_path):
+    """Trial numbers come from Ray's trial folders (its result order changes when a search is
+    continued); a search continues only from the recipe it started with (its trials trained it)."""
+    from types import SimpleNamespace
+
+    from typer.testing import CliRunner
+
+    from edgeser.cli import app
+    from edgeser.recipe import load_recipe
+    from edgeser.tune import TuneError, previous_search, trial_number
+
+    folder = "/x/ray/search/_trainable_c1764dc0_10_acoustic_d_model=48,acoustic_num_layers=1_2026-11-30_14-33-05"
+    assert trial_number(SimpleNamespace(path=folder), 3) == 10
+    assert trial_number(SimpleNamespace(path="/x/elsewhere"), 3) == 3
+    base = load_recipe(REPO / "configs/demo.yaml")
+    out = tmp_path / "out"
+    assert previous_search(out, base) == 0.0  # a new search
+    out.mkdir()
+    (out / "trials.json").write_text(json.dumps({"base_recipe": "demo", "base_recipe_sha256": base.sha256(),
+                                                 "wall_seconds": 120.5}))
+    assert previous_search(out, base) == 120.5  # the wall time adds up over continued runs
+    (out / "trials.json").write_text(json.dumps({"base_recipe": "demo", "base_recipe_sha256": "0" * 64}))
+    with pytest.raises(TuneError, match="recipe changed"):
+        previous_search(out, base)
+    space = tmp_path / "space.yaml"
+    space.write_text("params:\n  acoustic.d_model: {choice: [32, 64]}\n")
+    result = CliRunner().invoke(app, ["tune", "--recipe", str(REPO / "configs/demo.yaml"), "--data", str(tmp_path),
+                                      "--space", str(space), "--out", str(out)])
+    assert result.exit_code == 2 and "000000000000" in result.output and "another --out" in result.output
+
+
 def test_three_trials_two_folds_on_local_ray(tiny_run, tmp_path):
     """A tiny space, three trials, two folds, on the tiny run's demo corpus, in a local Ray."""
     pytest.importorskip("ray")
@@ -111,7 +142,7 @@ def test_three_trials_two_folds_on_local_ray(tiny_run, tmp_path):
         trials = run_search(base, data, space, settings, out, echo=lambda s: None)
     finally:
         ray.shutdown()
-    assert len(trials) == 3
+    assert len(trials) == 3 and [t["trial"] for t in trials] == [1, 2, 3]  # Ray's own trial numbers
     doc = json.loads((out / "trials.json").read_text())
     assert len(doc["trials"]) == 3 and doc["settings"]["folds"] == 2
     for t in doc["trials"]:
@@ -126,6 +157,7 @@ def test_three_trials_two_folds_on_local_ray(tiny_run, tmp_path):
     assert (out / "pareto.png").read_bytes()[:4] == b"\x89PNG"
     base_trials = [t for t in doc["trials"] if t["base"]]  # the base recipe's own values ran first
     assert len(base_trials) >= 1 and base_trials[0]["params"]["acoustic.d_model"] == 16
+    assert base_trials[0]["trial"] == 1
     best = [t for t in doc["trials"] if t["best"]]
     if best:  # best.yaml is a recipe `edgeser recipe check` accepts
         from edgeser.recipe import load_recipe as load
