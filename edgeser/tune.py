@@ -299,7 +299,12 @@ def previous_search(out: Path, base_recipe) -> float:
     path = out / "trials.json"
     if not path.is_file():
         return 0.0
-    doc = json.loads(path.read_text())
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise TuneError(f"{path}: unreadable ({exc}); move it away to continue the search") from None
+    if not isinstance(doc, dict):
+        raise TuneError(f"{path}: not a trials.json written by edgeser tune")
     if doc.get("base_recipe_sha256") not in (None, base_recipe.sha256()):
         raise TuneError(f"{out}: this search started from recipe {doc.get('base_recipe')!r} with sha256 "
                          f"{str(doc['base_recipe_sha256'])[:12]}, not {base_recipe.sha256()[:12]} (the recipe changed "

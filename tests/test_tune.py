@@ -111,6 +111,10 @@ def test_trial_numbers_survive_a_resume_and_a_changed_recipe_is_refused(tmp_path
     (out / "trials.json").write_text(json.dumps({"base_recipe": "demo", "base_recipe_sha256": "0" * 64}))
     with pytest.raises(TuneError, match="recipe changed"):
         previous_search(out, base)
+    (out / "trials.json").write_text("{broken")
+    with pytest.raises(TuneError, match="trials.json: unreadable"):
+        previous_search(out, base)
+    (out / "trials.json").write_text(json.dumps({"base_recipe": "demo", "base_recipe_sha256": "0" * 64}))
     space = tmp_path / "space.yaml"
     space.write_text("params:\n  acoustic.d_model: {choice: [32, 64]}\n")
     result = CliRunner().invoke(app, ["tune", "--recipe", str(REPO / "configs/demo.yaml"), "--data", str(tmp_path),
