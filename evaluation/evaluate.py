@@ -80,6 +80,13 @@ def open_run(run_dir: str | Path, backend: str = "keras"):
     if missing:
         hint = "`edgeser quantize RUN`" if backend == "tflm" and "labels.json" not in missing else "`edgeser train`"
         raise EvaluateError(f"{run_dir}: the run has no {', '.join(missing)}; finish it with {hint} first")
+    if backend == "keras":  # a speaker-normalised float head needs its prior (the int8 one carries it)
+        from edgeser.models.registry import speaker_prior
+
+        try:
+            speaker_prior(run)
+        except ValueError as exc:
+            raise EvaluateError(str(exc)) from None
     return run
 
 

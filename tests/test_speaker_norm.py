@@ -152,3 +152,12 @@ def test_pipeline_ships_a_speaker_normalised_head(tmp_path):
 
     result = evaluate_run(out, "demo", out / "corpus", "tflm")
     assert result["fusion_input"].startswith("speaker-normalised") and len(result["speakers"]) >= 4
+    # a broken or missing prior is named, not a traceback (the float head needs it)
+    from edgeser.evaluation.evaluate import EvaluateError, open_run
+
+    (out / "speaker_prior.json").write_text('{"mean": [1, 2')
+    with pytest.raises(EvaluateError, match="speaker_prior.json: not a speaker prior"):
+        open_run(out, "keras")
+    (out / "speaker_prior.json").unlink()
+    with pytest.raises(EvaluateError, match="speaker_prior.json: missing"):
+        open_run(out, "keras")
