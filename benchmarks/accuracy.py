@@ -198,7 +198,7 @@ def run_fold(recipe, labels, x, y, kw_emb, fold, settings_override=None, progres
     fusion head on the same frozen embeddings standardised per speaker
     (:mod:`edgeser.models.speaker_norm`), a test speaker's statistics coming from all of that
     speaker's test clips, or (running) clip by clip from the earlier ones and the training
-    set's; int8: the int8 models' dequantised embeddings standardised, then the head in int8.
+    set's, the shipped mechanism (:class:`SpeakerFusionHead`; int8 running through ``BoardChain``).
     """
     from edgeser.metrics import score
     from edgeser.models.ensemble import softmax
@@ -291,70 +291,60 @@ def run_fold(recipe, labels, x, y, kw_emb, fold, settings_override=None, progres
 
 
 class SpeakerFusionHead:
-    """A fusion head on per-speaker standardised [acoustic, keyword] embeddings
-    (``models.speaker_norm``), float and int8 (:meth:`quantise`, then :meth:`int8_logits`).
+    """A second fusion head with ``fusion.input_norm: speaker`` on a fold's frozen embeddings
+    (``train_options.train_fusion``), scored two ways, float and int8 (:meth:`quantise` first):
 
-    ``running=False``: a speaker's statistics over all of that speaker's clips given;
-    ``running=True``: as a board would have them, from the speaker's earlier clips blended
-    with the training set's statistics (``speaker_norm.running_standardise``)."""
+    ``fusion_speaker``: each test speaker standardised with all of that speaker's clips (an
+    upper bound: no board has a speaker's future clips); ``fusion_speaker_running``: the shipped
+    mechanism, running statistics (``train_options.fusion_inputs``; int8 through ``BoardChain``)."""
 
-    def __init__(self, model, train_inputs: list[np.ndarray], prior_mean: np.ndarray, prior_var: np.ndarray,
-                 seed: int):
-        self.model, self.train_inputs, self.tflite = model, train_inputs, None
-        self.prior_mean, self.prior_var, self.seed = prior_mean, prior_var, seed
-
-    def standardise(self, emb: np.ndarray, kw_emb: np.ndarray, speakers, running: bool) -> list[np.ndarray]:
-        from edgeser.models.speaker_norm import running_standardise, speaker_standardise
-
-        e = np.concatenate([emb, kw_emb], axis=1)
-        z = (running_standardise(e, speakers, self.prior_mean, self.prior_var, seed=self.seed) if running
-             else speaker_standardise(e, speakers))
-        return [z[:, :emb.shape[1]], z[:, emb.shape[1]:]]
-
-    def __call__(self, emb: np.ndarray, kw_emb: np.ndarray, speakers, running: bool = False) -> np.ndarray:
-        """Float logits of clips given their float embeddings and speakers."""
-        from edgeser.models.training import logits_of
-
-        return logits_of(self.model, self.standardise(emb, kw_emb, speakers, running))
-
-    def quantise(self, seed: int) -> None:
-        from edgeser.quantize.convert import quantize_keras_model, representative_examples
-
-        self.tflite = quantize_keras_model(self.model, representative_examples(self.train_inputs, seed))
-
-    def int8_logits(self, device_models: dict[str, bytes], x: np.ndarray, windows: np.ndarray,
-                    speakers) -> dict[str, np.ndarray]:
-        """Dequantised int8 logits of ``fusion_speaker`` and ``fusion_speaker_running``: the int8
-        acoustic and keyword models' dequantised embeddings (the keyword ones averaged over the
-        clip's windows), standardised per speaker, then the int8 head, all on TFLite-Micro."""
-        from edgeser.evaluation.int8 import Int8Model
-
-        n, k = windows.shape[:2]
-        emb = Int8Model(device_models["acoustic"]).from_features(x)
-        kw = Int8Model(device_models["keyword"]).from_features(windows.reshape(n * k, *windows.shape[2:]))
-        kw, head = kw.reshape(n, k, -1).mean(axis=1), Int8Model(self.tflite)
-        return {name: head(*self.standardise(emb, kw, speakers, running))[0] for running, name in SPEAKER_MODELS}
+    def __init__(self, model, prior, train_inputs: list[np.ndarray], seed: int):
+        self.model, self.prior, self.train_inputs, self.seed, self.tflite = model, prior, train_inputs, seed, None
 
     def float_logits(self, emb: np.ndarray, kw_emb: np.ndarray, speakers) -> dict[str, np.ndarray]:
         """Float logits of ``fusion_speaker`` and ``fusion_speaker_running``."""
-        return {name: self(emb, kw_emb, speakers, running) for running, name in SPEAKER_MODELS}
+        from edgeser.models.speaker_norm import standardise_pair
+        from edgeser.models.training import logits_of
+        from edgeser.train_options import fusion_inputs
 
+        return {"fusion_speaker": logits_of(self.model, standardise_pair(emb, kw_emb, speakers)),
+                "fusion_speaker_running": logits_of(self.model, fusion_inputs(emb, kw_emb, self.prior, speakers,
+                                                                              self.seed))}
 
-SPEAKER_MODELS = ((False, "fusion_speaker"), (True, "fusion_speaker_running"))
+    def quantise(self, seed: int) -> None:
+        from edgeser.models.speaker_norm import METADATA_KEY
+        from edgeser.quantize.convert import quantize_keras_model, representative_examples
+
+        self.tflite = quantize_keras_model(self.model, representative_examples(self.train_inputs, seed),
+                                           {METADATA_KEY: self.prior.to_json()})
+
+    def int8_logits(self, device_models: dict[str, bytes], x: np.ndarray, windows: np.ndarray,
+                    speakers) -> dict[str, np.ndarray]:
+        """Dequantised int8 logits on TFLite-Micro: ``fusion_speaker`` on the int8 acoustic and keyword
+        models' dequantised embeddings (keyword averaged over the clip's windows) standardised with
+        all of a speaker's clips; ``fusion_speaker_running`` as the board runs it (``BoardChain``)."""
+        from edgeser.evaluation.int8 import BoardChain, Int8Model
+        from edgeser.models.speaker_norm import standardise_pair
+
+        n, k = windows.shape[:2]
+        keyword, acoustic, head = (Int8Model(device_models["keyword"]), Int8Model(device_models["acoustic"]),
+                                   Int8Model(self.tflite))
+        emb = acoustic.from_features(x)
+        kw = keyword.from_features(windows.reshape(n * k, *windows.shape[2:])).reshape(n, k, -1).mean(axis=1)
+        return {"fusion_speaker": head(*standardise_pair(emb, kw, speakers))[0],
+                "fusion_speaker_running": BoardChain(keyword, acoustic, head).logits(x, windows, speakers, self.seed)}
 
 
 def speaker_fusion_head(recipe, fusion_cfg, emb, kw_emb, targets, y, speakers, tr, va, progress) -> SpeakerFusionHead:
-    """Train a fusion head on per-speaker standardised embeddings of the fold's training and validation actors."""
-    from edgeser.models.speaker_norm import speaker_standardise
+    """Train a speaker-normalised fusion head on the fold's training and validation actors."""
+    from edgeser.models.speaker_norm import standardise_pair
     from edgeser.train_options import train_fusion
 
-    ea = emb.shape[1]
-    e = np.concatenate([emb, kw_emb], axis=1)
-    z = speaker_standardise(e, speakers)
-    raw = dataclasses.replace(fusion_cfg, input_norm="none")  # z is standardised here, with all of a speaker's clips
-    model, _, _ = train_fusion(recipe, raw, (z[tr, :ea], z[tr, ea:], targets[tr]), (z[va, :ea], z[va, ea:], y[va]),
-                               recipe.seed, description="fusion (speaker-normalised)", progress=progress)
-    return SpeakerFusionHead(model, [z[tr, :ea], z[tr, ea:]], e[tr].mean(axis=0), e[tr].var(axis=0), recipe.seed)
+    cfg = dataclasses.replace(fusion_cfg, input_norm="speaker")
+    model, _, prior = train_fusion(recipe, cfg, (emb[tr], kw_emb[tr], targets[tr]), (emb[va], kw_emb[va], y[va]),
+                                   recipe.seed, description="fusion (speaker-normalised)", progress=progress,
+                                   speakers=(speakers[tr], speakers[va]))
+    return SpeakerFusionHead(model, prior, standardise_pair(emb[tr], kw_emb[tr], speakers[tr]), recipe.seed)
 
 
 def _mean_std(values) -> dict[str, float]:
