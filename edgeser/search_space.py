@@ -8,8 +8,13 @@ exactly one distribution::
       acoustic.num_layers: {int: [1, 4]}              # inclusive bounds
       training.acoustic.mixup: {uniform: [0.0, 0.4]}
       training.acoustic.learning_rate: {loguniform: [0.0005, 0.005]}
+    start:                                            # optional: points tried first
+      - {acoustic.num_layers: 1, training.acoustic.mixup: 0.3}
 
-It is validated like a recipe: an unknown key, a malformed distribution, or a value
+``start`` lists points the search tries right after the base recipe (a warm start, e.g.
+the best trials of an earlier search): each names searched keys only, inside their
+distributions; a key it leaves out keeps the base recipe's value (which must then be
+inside the space). It is validated like a recipe: an unknown key, a malformed distribution, or a value
 the recipe would refuse (every choice and both ends of every range are applied to the
 base recipe and validated) is a :class:`~edgeser.settings.SettingsError` naming the key.
 :data:`DEFAULT_SPACE` covers the frontend's channels and window, the acoustic model's
@@ -67,12 +72,31 @@ class Param:
 @dataclass(frozen=True)
 class SearchSpace:
     params: tuple[Param, ...]
+    start: tuple[dict, ...] = ()  # points tried first (searched key -> value), maybe partial
 
     def ray(self) -> dict[str, Any]:
         return {p.key: p.ray() for p in self.params}
 
     def to_dict(self) -> dict[str, Any]:
-        return {"params": {p.key: {p.kind: list(p.values)} for p in self.params}}
+        data: dict[str, Any] = {"params": {p.key: {p.kind: list(p.values)} for p in self.params}}
+        if self.start:
+            data["start"] = [dict(point) for point in self.start]
+        return data
+
+    def first_points(self, recipe) -> list[dict[str, Any]]:
+        """The points tried first, complete: the recipe's own (when inside the space), then
+        each ``start`` point filled in with the recipe's values."""
+        base = self.point_of(recipe)
+        points = [base] if base else []
+        for i, point in enumerate(self.start):
+            missing = [p.key for p in self.params if p.key not in point]
+            if missing and base is None:
+                raise SettingsError(f"start[{i}]", f"leaves out {', '.join(missing)}, and the recipe's values "
+                                    "are outside the space: give every searched key")
+            full = {**(base or {}), **point}
+            if full not in points:
+                points.append(full)
+        return points
 
     def point_of(self, recipe) -> dict[str, Any] | None:
         """The recipe's own values of the searched keys, when the space contains them all (else None)."""
@@ -135,8 +159,11 @@ def _param(key: str, spec: Any) -> Param:
 
 def space_from_dict(data: Any, base_recipe, source: str = "search space") -> SearchSpace:
     """Validate a parsed search-space file against ``base_recipe``."""
-    if not isinstance(data, Mapping) or set(data) != {"params"} or not isinstance(data["params"], Mapping):
-        raise SettingsError("", f"{source}: expected one mapping `params:` of recipe key -> distribution")
+    if not isinstance(data, Mapping) or "params" not in data or not isinstance(data["params"], Mapping):
+        raise SettingsError("", f"{source}: expected a mapping `params:` of recipe key -> distribution")
+    unknown = sorted(set(map(str, data)) - {"params", "start"})
+    if unknown:
+        raise SettingsError(unknown[0], f"{source}: unknown section (known: params, start)")
     if not data["params"]:
         raise SettingsError("params", f"{source}: no parameter to search")
     params = tuple(_param(str(k), v) for k, v in data["params"].items())
@@ -146,7 +173,27 @@ def space_from_dict(data: Any, base_recipe, source: str = "search space") -> Sea
                 apply_params(base_recipe, {p.key: value})
             except SettingsError as exc:
                 raise SettingsError(p.key, f"{value!r} is not valid for the recipe ({exc.reason})") from None
-    return SearchSpace(params)
+    space = SearchSpace(params, _start_points(data.get("start", []), params))
+    space.first_points(base_recipe)  # a partial point needs the recipe's values inside the space
+    return space
+
+
+def _start_points(data: Any, params: tuple[Param, ...]) -> tuple[dict, ...]:
+    """The validated ``start`` list: each a mapping of searched keys to values they can take."""
+    if not isinstance(data, list):
+        raise SettingsError("start", f"expected a list of points, got {data!r}")
+    by_key = {p.key: p for p in params}
+    points = []
+    for i, point in enumerate(data):
+        if not isinstance(point, Mapping) or not point:
+            raise SettingsError(f"start[{i}]", f"expected a mapping of searched key -> value, got {point!r}")
+        for key, value in point.items():
+            if key not in by_key:
+                raise SettingsError(f"start[{i}].{key}", "not a searched key (it has no distribution in params)")
+            if not by_key[key].contains(value):
+                raise SettingsError(f"start[{i}].{key}", f"{value!r} is outside {by_key[key].kind} {list(by_key[key].values)}")
+        points.append({str(k): v for k, v in point.items()})
+    return tuple(points)
 
 
 def load_space(path: str | Path | None, base_recipe) -> SearchSpace:

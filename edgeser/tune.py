@@ -39,7 +39,7 @@ __all__ = ["TuneSettings", "device_measures", "evaluate_trial", "pareto_front", 
 OBJECTIVE = "macro_f1"
 EXPERIMENT = "search"
 TRIAL_KEYS = ("trial", "params", "macro_f1", "macro_f1_std", "folds_done", "latency_ms", "memory_bytes", "mapped",
-              "feasible", "reason", "pareto", "best", "base", "seconds")
+              "feasible", "reason", "pareto", "best", "base", "start", "vs_base", "seconds")
 
 
 @dataclass(frozen=True)
@@ -180,6 +180,23 @@ def pick_best(trials: Sequence[dict]) -> dict | None:
     return max(front, key=lambda t: (t["macro_f1"], -t["latency_ms"], -t["memory_bytes"]))
 
 
+def paired_vs_base(trial: dict, base: dict | None) -> dict[str, Any] | None:
+    """The trial's int8 macro-F1 minus the base recipe's, fold by fold over the folds both ran:
+    ``{"mean", "std", "folds"}`` in points (×100); None without a base or a shared fold.
+
+    The folds are the same speakers for every trial, so the paired difference separates a
+    recipe's effect from the folds' own spread (which the ± of ``macro_f1`` mixes in).
+    """
+    if base is None or trial is base:
+        return None
+    mine, theirs = trial.get("fold_macro_f1") or [], base.get("fold_macro_f1") or []
+    n = min(len(mine), len(theirs))
+    if n == 0:
+        return None
+    diff = 100.0 * (np.asarray(mine[:n], float) - np.asarray(theirs[:n], float))
+    return {"mean": round(float(diff.mean()), 2), "std": round(float(diff.std()), 2), "folds": n}
+
+
 # ---------------------------------------------------------------- outputs
 def _row(t: dict) -> dict[str, Any]:
     return {k: t.get(k) for k in TRIAL_KEYS}
@@ -187,16 +204,19 @@ def _row(t: dict) -> dict[str, Any]:
 
 def trials_markdown(trials: Sequence[dict]) -> str:
     keys = sorted({k for t in trials for k in t.get("params", {})})
-    head = ["trial", *keys, "int8 macro-F1", "folds", "latency ms", "memory B", "mapped", "feasible", "reason", "note"]
+    head = ["trial", *keys, "int8 macro-F1", "Δ vs base (paired, points)", "folds", "latency ms", "memory B", "mapped",
+            "feasible", "reason", "note"]
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
     for t in trials:
         f1 = "-" if t.get("macro_f1") is None else f"{t['macro_f1']:.3f} ± {t.get('macro_f1_std') or 0:.3f}"
         params = [_fmt(t.get("params", {}).get(k)) for k in keys]
-        lines.append("| " + " | ".join([str(t["trial"]), *params, f1, str(t.get("folds_done", 0)),
+        vs = t.get("vs_base")
+        delta = "-" if not vs else f"{vs['mean']:+.1f} ± {vs['std']:.1f} ({vs['folds']})"
+        lines.append("| " + " | ".join([str(t["trial"]), *params, f1, delta, str(t.get("folds_done", 0)),
                                         _fmt(t.get("latency_ms")), _fmt(t.get("memory_bytes")), _fmt(t.get("mapped")),
                                         _fmt(t.get("feasible")), t.get("reason") or "",
-                                        ", ".join(w for w, on in (("best", t.get("best")), ("base recipe", t.get("base")))
-                                                  if on)])
+                                        ", ".join(w for w, on in (("best", t.get("best")), ("base recipe", t.get("base")),
+                                                                  ("start point", t.get("start"))) if on)])
                      + " |")
     return "\n".join(lines) + "\n"
 
@@ -254,9 +274,11 @@ def write_outputs(trials: list[dict], out: Path, base_recipe, space, settings: T
 
     front = {id(t) for t in pareto_front(trials)}
     best = pick_best(trials)
+    base = next((t for t in trials if t.get("base")), None)
     for t in trials:
         t["pareto"] = id(t) in front
         t["best"] = t is best
+        t["vs_base"] = paired_vs_base(t, base)
     out.mkdir(parents=True, exist_ok=True)
     doc = {"base_recipe": base_recipe.name, "base_recipe_sha256": base_recipe.sha256(), "space": space.to_dict(),
            "settings": {"trials": settings.trials, "folds": settings.folds, "seed": settings.seed,
@@ -268,7 +290,8 @@ def write_outputs(trials: list[dict], out: Path, base_recipe, space, settings: T
     writer = csv.DictWriter(buffer, fieldnames=list(TRIAL_KEYS))
     writer.writeheader()
     for t in trials:
-        writer.writerow({**_row(t), "params": json.dumps(t.get("params", {}), sort_keys=True)})
+        writer.writerow({**_row(t), "params": json.dumps(t.get("params", {}), sort_keys=True),
+                         "vs_base": json.dumps(t.get("vs_base"), sort_keys=True)})
     written["csv"] = atomic.write_text(out / "trials.csv", buffer.getvalue())
     written["md"] = atomic.write_text(out / "trials.md", trials_markdown(trials))
     written["png"] = plot_pareto(trials, out / "pareto.png")
@@ -356,6 +379,7 @@ def run_search(base_recipe, data_root: Path, space, settings: TuneSettings, out:
     # the base recipe itself first, when the space contains it: the table then holds its
     # figure on the same folds, the one a tuned recipe must beat
     base_point = space.point_of(base_recipe)
+    starts = space.first_points(base_recipe)[1 if base_point else 0:]
     experiment = storage / EXPERIMENT
     earlier = previous_search(out, base_recipe) if tune.Tuner.can_restore(str(experiment)) else 0.0
     start = time.perf_counter()
@@ -365,7 +389,7 @@ def run_search(base_recipe, data_root: Path, space, settings: TuneSettings, out:
             tuner = tune.Tuner.restore(str(experiment), trainable=trainable, resume_unfinished=True, resume_errored=True)
         else:
             scheduler = ASHAScheduler(time_attr="fold", max_t=settings.folds, grace_period=1, reduction_factor=2)
-            search = OptunaSearch(seed=settings.seed, points_to_evaluate=[base_point] if base_point else None)
+            search = OptunaSearch(seed=settings.seed, points_to_evaluate=space.first_points(base_recipe) or None)
             tuner = tune.Tuner(
                 trainable,
                 param_space=space.ray(),
@@ -380,6 +404,7 @@ def run_search(base_recipe, data_root: Path, space, settings: TuneSettings, out:
                     key=lambda t: t["trial"])
     for t in trials:
         t["base"] = base_point is not None and all(t["params"].get(k) == v for k, v in base_point.items())
+        t["start"] = any(all(t["params"].get(k) == v for k, v in point.items()) for point in starts)
         t["complete"] = t["folds_done"] >= settings.folds or t.get("feasible") is False
         if not t["complete"] and t["folds_done"]:
             t["reason"] = t["reason"] or f"stopped early by ASHA after {t['folds_done']} fold(s)"

@@ -41,6 +41,25 @@ def test_pareto_front_and_best_on_hand_made_trials():
     assert pick_best(tie)["trial"] == 2
 
 
+def test_paired_difference_against_the_base_recipe_fold_by_fold():
+    from edgeser.tune import paired_vs_base, trials_markdown
+
+    base = {**_t(1, 0.42, 4.0, 100), "fold_macro_f1": [0.40, 0.44, 0.42, 0.42], "base": True, "folds_done": 4}
+    better = {**_t(2, 0.45, 4.0, 100), "fold_macro_f1": [0.44, 0.46, 0.45, 0.45], "folds_done": 4}
+    early = {**_t(3, 0.38, 4.0, 100, complete=False), "fold_macro_f1": [0.38], "folds_done": 1}
+    vs = paired_vs_base(better, base)
+    assert vs["folds"] == 4 and vs["mean"] == pytest.approx(3.0) and vs["std"] == pytest.approx(0.7071, abs=0.01)
+    # a trial ASHA stopped after one fold is compared on that fold only
+    assert paired_vs_base(early, base) == {"mean": pytest.approx(-2.0), "std": 0.0, "folds": 1}
+    assert paired_vs_base(base, base) is None and paired_vs_base(better, None) is None
+    assert paired_vs_base({**better, "fold_macro_f1": None}, base) is None
+    for t in (base, better, early):
+        t["vs_base"] = paired_vs_base(t, base)
+    table = trials_markdown([base, better, early]).splitlines()
+    assert "Δ vs base (paired, points)" in table[0]
+    assert "| +3.0 ± 0.7 (4) |" in table[3] and "| -2.0 ± 0.0 (1) |" in table[4] and "base recipe" in table[2]
+
+
 def test_search_space_is_validated_like_a_recipe():
     from edgeser.recipe import load_recipe
     from edgeser.search_space import DEFAULT_SPACE, apply_params, space_from_dict
@@ -57,7 +76,8 @@ def test_search_space_is_validated_like_a_recipe():
         ({"params": {"acoustic.num_heads": {"choice": [0, 2]}}}, "acoustic.num_heads", "0 is not valid"),
         ({"params": {"acoustic.d_model": {"choice": [48, 48]}}}, "acoustic.d_model", "duplicates"),
         ({"params": {}}, "params", "no parameter"),
-        ({"space": {}}, "", "expected one mapping `params:`"),
+        ({"space": {}}, "", "expected a mapping `params:`"),
+        ({"params": {"acoustic.d_model": {"choice": [48]}}, "starts": []}, "starts", "unknown section"),
     ]
     for data, path, says in bad:
         with pytest.raises(SettingsError) as err:
@@ -72,6 +92,41 @@ def test_search_space_is_validated_like_a_recipe():
     tuned = apply_params(base, {"acoustic.d_model": 96, "training.acoustic.mixup": 0.25}, name="x-tuned")
     assert tuned.acoustic.d_model == 96 and tuned.training.acoustic.mixup == 0.25 and tuned.name == "x-tuned"
     assert tuned.sha256() != base.sha256()
+
+
+def test_start_points_are_validated_and_tried_after_the_base_recipe():
+    from edgeser.recipe import load_recipe
+    from edgeser.search_space import space_from_dict
+
+    base = load_recipe(REPO / "configs" / "demo.yaml")
+    d, lr = base.acoustic.d_model, base.training.acoustic.learning_rate
+    params = {"acoustic.d_model": {"choice": [d, 2 * d]}, "training.acoustic.learning_rate": {"loguniform": [lr / 2, lr * 2]}}
+    space = space_from_dict({"params": params, "start": [{"acoustic.d_model": 2 * d},
+                                                         {"acoustic.d_model": d, "training.acoustic.learning_rate": lr}]}, base)
+    base_point = {"acoustic.d_model": d, "training.acoustic.learning_rate": lr}
+    # the recipe's own point first; a partial start point takes the recipe's other values; a
+    # start point equal to the recipe's is tried once
+    assert space.first_points(base) == [base_point, {**base_point, "acoustic.d_model": 2 * d}]
+    assert space.to_dict()["start"] == [{"acoustic.d_model": 2 * d}, base_point]
+    assert space_from_dict(space.to_dict(), base) == space
+    bad = [
+        ({"start": {"acoustic.d_model": d}}, "start", "expected a list"),
+        ({"start": [{}]}, "start[0]", "expected a mapping"),
+        ({"start": [{"acoustic.num_layers": 2}]}, "start[0].acoustic.num_layers", "not a searched key"),
+        ({"start": [{"acoustic.d_model": d}, {"acoustic.d_model": 3 * d}]}, "start[1].acoustic.d_model", "outside choice"),
+        ({"start": [{"training.acoustic.learning_rate": lr * 4}]}, "start[0].training.acoustic.learning_rate",
+         "outside loguniform"),
+    ]
+    for extra, path, says in bad:
+        with pytest.raises(SettingsError) as err:
+            space_from_dict({"params": params, **extra}, base)
+        assert err.value.path == path and says in str(err.value), (extra, str(err.value))
+    # the recipe outside the space: a start point must then name every searched key
+    outside = {"acoustic.d_model": {"choice": [2 * d, 3 * d]}, "training.acoustic.learning_rate": params["training.acoustic.learning_rate"]}
+    with pytest.raises(SettingsError, match="leaves out training.acoustic.learning_rate"):
+        space_from_dict({"params": outside, "start": [{"acoustic.d_model": 2 * d}]}, base)
+    full = {"acoustic.d_model": 3 * d, "training.acoustic.learning_rate": lr}
+    assert space_from_dict({"params": outside, "start": [full]}, base).first_points(base) == [full]
 
 
 def test_cli_refuses_a_bad_space_before_starting_ray(tmp_path):
