@@ -105,6 +105,10 @@ class TrainingSettings:
     # Extra acoustic training examples per clip: windows of data.clip_seconds at random
     # positions of the whole utterance (the features stage keeps the centre one). 0 = off.
     random_crops: int = 0
+    # Shorter random crops: each of those windows keeps a stretch of the utterance of a length
+    # drawn uniformly in [random_crop_min_seconds, data.clip_seconds], at a random offset in
+    # silence, as short clips of other corpora are padded at test time. 0 = full windows.
+    random_crop_min_seconds: float = added(0.0)
     # "torch": the keyword, acoustic and fusion models train as their PyTorch twins
     # (models/torch_twins.py) under the same loop and settings, then go on as Keras models.
     framework: str = added("tensorflow")
@@ -119,6 +123,10 @@ class TrainingSettings:
                 check(not terms, "framework", f"torch trains the cross-entropy loss only; "
                       f"training.{role}.loss.{terms[0] if terms else ''} is TensorFlow-only")
         check(0 <= self.random_crops <= 16, "random_crops", f"must be in [0, 16], got {self.random_crops}")
+        check(self.random_crop_min_seconds >= 0, "random_crop_min_seconds",
+              f"must be >= 0 seconds, got {self.random_crop_min_seconds}")
+        check(not self.random_crop_min_seconds or self.random_crops > 0, "random_crop_min_seconds",
+              "shortens the random crops, but training.random_crops is 0")
         if self.teacher:
             check(self.acoustic.loss.distill > 0, "teacher",
                   "a teacher is set but training.acoustic.loss.distill is 0: give the distillation a weight")
@@ -173,6 +181,8 @@ class Recipe:
         check(0 <= self.seed <= 2**32 - 1, "seed", f"must be in 0..2**32-1 (numpy's seed range), got {self.seed}")
         if self.fusion.input_norm == "speaker":  # the head is calibrated on inputs standardised per speaker
             check(not self.quantize.qat, "fusion.input_norm", "'speaker' is calibrated after training; set quantize.qat: false")
+        check(self.training.random_crop_min_seconds <= self.data.clip_seconds, "training.random_crop_min_seconds",
+              f"{self.training.random_crop_min_seconds} s is longer than data.clip_seconds ({self.data.clip_seconds} s)")
 
     def to_dict(self) -> dict[str, Any]:
         """The recipe as a recipe file holds it (the DERIVED model fields left out)."""

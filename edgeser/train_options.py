@@ -52,16 +52,26 @@ def random_crops(audios: Sequence[np.ndarray], recipe: Recipe, frames: int, coun
                  rng: np.random.Generator) -> np.ndarray:
     """``count`` windows of ``frames`` at random positions of each clip's whole features:
     int8 [len(audios) * count, frames, C], clip by clip (a clip shorter than the window is
-    placed at a random offset in silence)."""
+    placed at a random offset in silence). With ``training.random_crop_min_seconds`` each
+    window keeps only a stretch of a length drawn in [that, the window] (frames), placed at a
+    random offset in silence, as a shorter clip would be padded."""
     from edgeser.datasets import silence_code
     from edgeser.frontend.features import compute_features
 
     pad = silence_code(recipe.frontend)
+    shortest = int(round(recipe.training.random_crop_min_seconds * 1000 / recipe.frontend.stride_ms))
     rows = []
     for audio in audios:
         f = compute_features(np.asarray(audio, np.int16), recipe.frontend)
         for _ in range(count):
-            if len(f) >= frames:
+            if shortest:  # a shorter stretch of the utterance, at a random position of it
+                length = min(len(f), int(rng.integers(min(shortest, frames), frames + 1)))
+                start = int(rng.integers(0, len(f) - length + 1))
+                row = np.full((frames, f.shape[1]), pad, np.int8)
+                offset = int(rng.integers(0, frames - length + 1))
+                row[offset : offset + length] = f[start : start + length]
+                rows.append(row)
+            elif len(f) >= frames:
                 start = int(rng.integers(0, len(f) - frames + 1))
                 rows.append(f[start : start + frames])
             else:
