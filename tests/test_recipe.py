@@ -21,6 +21,21 @@ def test_shipped_recipes_load(repo_root, name):
         recipe.seed = 3  # type: ignore[misc]
 
 
+def test_every_recipe_and_search_space_in_configs_is_valid(repo_root):
+    """Experiment recipes and search spaces are checked like the shipped ones (no stale key)."""
+    from edgeser.search_space import load_space
+
+    recipes = sorted((repo_root / "configs").rglob("*.yaml"))
+    spaces = [p for p in recipes if p.parent.name == "search"]
+    recipes = [p for p in recipes if p not in spaces]
+    assert len(recipes) >= 5 and len(spaces) >= 2
+    for path in recipes:
+        assert load_recipe(path).name, path
+    ravdess = load_recipe(repo_root / "configs/ravdess.yaml")
+    for path in spaces:
+        assert load_space(path, ravdess).params, path
+
+
 def test_demo_uses_micro_speech_and_paper_coralmicro(repo_root):
     assert load_recipe(repo_root / "configs/demo.yaml").frontend == PRESETS["micro_speech"]
     paper = load_recipe(repo_root / "configs/paper.yaml").frontend
