@@ -81,7 +81,8 @@ def base_recipe(recipe, data_root: Path):
     from edgeser.recipe import TrainingSettings
 
     defaults = TrainingSettings()
-    training = dataclasses.replace(recipe.training, acoustic=defaults.acoustic, fusion=defaults.fusion)
+    training = dataclasses.replace(recipe.training, acoustic=defaults.acoustic, fusion=defaults.fusion,
+                                   teacher=defaults.teacher, random_crop_min_seconds=defaults.random_crop_min_seconds)
     data = dataclasses.replace(recipe.data, root=str(Path(data_root).resolve()))
     return dataclasses.replace(
         recipe, name="accuracy-base", data=data, acoustic=AcousticConfig(), fusion=FusionConfig(), training=training

@@ -235,7 +235,7 @@ def stage_train_keyword(run: RunDir) -> dict:
 
 def stage_train_acoustic(run: RunDir) -> dict:
     """Train the acoustic model, with the recipe's literature options (edgeser/train_options.py)."""
-    from edgeser.models.teacher import TeacherError
+    from edgeser.models.teacher import EGEMAPS, TeacherError
     from edgeser.train_options import needs_audio, train_acoustic
 
     data, labels = _features(run), run.labels()
@@ -243,12 +243,20 @@ def stage_train_acoustic(run: RunDir) -> dict:
     cfg = model_configs(recipe, labels)[0]
     tr, va = _split(data, "train"), _split(data, "val")
     targets = _targets(run, data, classes)
-    utts = [emotion_utterances(run, data)[i] for i in tr] if needs_audio(recipe) else None
+    egemaps = recipe.training.teacher == EGEMAPS
+    utts = [emotion_utterances(run, data)[i] for i in tr] if needs_audio(recipe) or egemaps else None
     try:
+        teacher = None
+        if egemaps:
+            from edgeser.evaluation.egemaps import teacher_logits
+
+            teacher = teacher_logits(utts, data["y"][tr], classes, recipe.seed, run.path / "cache" / "egemaps")
         model, history, info = train_acoustic(recipe, cfg, (data["x"][tr], targets[tr]), (data["x"][va], data["y"][va]),
-                                              utts, recipe.seed)
+                                              utts, recipe.seed, teacher=teacher)
     except TeacherError as exc:
         raise PipelineError(str(exc)) from None
+    if teacher is not None:
+        info["teacher_clips"] = len(teacher)
     history = _keep(run, model, history, "acoustic", "train_acoustic")
     return {"best_val_ua": history["best_val_ua"], "epochs": len(history["loss"]), **info}
 

@@ -138,6 +138,25 @@ def extra_examples(recipe: Recipe, acoustic_cfg, x: np.ndarray, targets: np.ndar
     return np.concatenate(xs), np.concatenate(ts), info
 
 
+def per_example_teacher(recipe: Recipe, clip_logits: np.ndarray, clips: int, examples: int) -> np.ndarray:
+    """Teacher logits [N, K] of the N training clips -> [M, K] of every training example (the
+    clips, then ``training.random_crops`` crops of each clip in clip order, as
+    :func:`extra_examples` makes them). EAM and CO-VADA make new clips no teacher scored."""
+    from edgeser.models.teacher import TeacherError
+
+    clip_logits = np.asarray(clip_logits, np.float32)
+    if clip_logits.ndim != 2 or len(clip_logits) != clips:
+        raise TeacherError(f"teacher logits have shape {clip_logits.shape}, not [{clips}, K] (one row per training clip)")
+    t = recipe.training
+    if t.eam.enabled or t.debias.enabled:
+        raise TeacherError("teacher logits per clip cannot score the EAM or CO-VADA clips; "
+                           "switch training.eam / training.debias off or use a model file as the teacher")
+    out = np.concatenate([clip_logits, np.repeat(clip_logits, t.random_crops, axis=0)])
+    if len(out) != examples:
+        raise TeacherError(f"{len(out)} teacher rows for {examples} training examples")
+    return out
+
+
 def train_acoustic(recipe: Recipe, acoustic_cfg, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.ndarray],
                    utterances: Sequence | None, seed: int, description: str = "acoustic", progress: bool = True,
                    teacher: str | Path | np.ndarray | None = None):
@@ -145,9 +164,10 @@ def train_acoustic(recipe: Recipe, acoustic_cfg, train: tuple[np.ndarray, np.nda
 
     ``train`` = (int8 features [N, T, C], targets [N, K]); ``val`` = (int8 features, labels [Nv]);
     ``utterances``: the N training clips (needed by EAM and CO-VADA only). ``teacher``: a
-    model source for :func:`edgeser.models.teacher.teacher_logits` or a function of the
-    final training features returning logits; default ``recipe.training.teacher``.
-    Returns (model, history, info).
+    model source for :func:`edgeser.models.teacher.teacher_logits`, a function of the
+    final training features returning logits, or logits [N, K] of the N training clips
+    (``training.teacher: egemaps``; a random crop takes its clip's); default
+    ``recipe.training.teacher``. Returns (model, history, info).
     """
     from edgeser.models.acoustic import build_acoustic_model
     from edgeser.models.training import seed_everything, train_classifier
@@ -161,7 +181,10 @@ def train_acoustic(recipe: Recipe, acoustic_cfg, train: tuple[np.ndarray, np.nda
     if recipe.training.acoustic.loss.distill > 0:
         from edgeser.models.teacher import teacher_logits
 
-        logits = teacher(x_all) if callable(teacher) else teacher_logits(teacher, x_all, targets.shape[1])
+        if isinstance(teacher, np.ndarray):
+            logits = per_example_teacher(recipe, teacher, len(x), len(x_all))
+        else:
+            logits = teacher(x_all) if callable(teacher) else teacher_logits(teacher, x_all, targets.shape[1])
     seed_everything(seed)
     model = build_acoustic_model(acoustic_cfg)
     history = train_classifier(model, (x_all, t_all), (val[0].astype(np.float32), val[1]), targets.shape[1],

@@ -196,6 +196,42 @@ def fit_predict(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, ki
     return model.predict(x_test).astype(np.int64) if len(x_test) else np.zeros(0, np.int64)
 
 
+def cross_fitted_logits(x: np.ndarray, y: np.ndarray, groups: Sequence, num_classes: int, kind: str = "lr",
+                        seed: int = 0, floor: float = 1e-4) -> np.ndarray:
+    """Out-of-group log-probabilities ``[N, num_classes]`` (float32): the rows of each group
+    (a speaker) are predicted by a classifier fit on the other groups' rows only, so a
+    distillation target never comes from a model that saw that speaker. ``x [N, F]``, ``y [N]``
+    class indices; a class a fit did not see gets probability ``floor``."""
+    x, y, groups = np.asarray(x, np.float64), np.asarray(y, np.int64), np.asarray(groups)
+    if not len(x) == len(y) == len(groups):
+        raise BaselineError(f"x has {len(x)} rows, y {len(y)} labels and groups {len(groups)} entries")
+    if len(np.unique(groups)) < 2:
+        raise BaselineError("cross-fitting needs at least two groups (speakers)")
+    probs = np.full((len(x), num_classes), floor)
+    for g in np.unique(groups):
+        held, rest = groups == g, groups != g
+        model = make_classifier(kind, seed, int(rest.sum()))
+        model.fit(x[rest], y[rest])
+        probs[np.ix_(held, model.classes_)] = np.maximum(model.predict_proba(x[held]), floor)
+    return np.log(probs / probs.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def teacher_logits(utterances: Sequence[Utterance], y: np.ndarray, num_classes: int, seed: int = 0,
+                   cache_dir: Optional[Path] = DEFAULT_CACHE, feature_set: str = "eGeMAPSv02") -> np.ndarray:
+    """``training.teacher: egemaps``: ``feature_set`` functionals + balanced LR as a distillation
+    teacher of the training clips ``utterances`` (labels ``y [N]``), cross-fitted over their
+    speakers (:func:`cross_fitted_logits`): logits ``[N, num_classes]``. A clip openSMILE cannot
+    read is a :class:`~edgeser.models.teacher.TeacherError` naming it."""
+    from edgeser.models.teacher import TeacherError
+
+    x, _, used, problems = functionals(utterances, feature_set, cache_dir, progress=False)
+    if problems:
+        path, reason = problems[0]
+        raise TeacherError(f"{path}: {reason} (the eGeMAPS teacher needs every training clip; "
+                           f"{len(problems)} failed)")
+    return cross_fitted_logits(x, y, [u.speaker for u in utterances], num_classes, seed=seed)
+
+
 def restrict_folds(folds: Sequence[Fold], used: Sequence[int]) -> list[Fold]:
     """Folds over the full utterance list -> folds over the ``used`` rows (skipped clips dropped)."""
     new = {old: i for i, old in enumerate(used)}

@@ -87,6 +87,7 @@ def train_fold_models(recipe, labels, x, targets, kw_emb, fold, utterances=None,
     from edgeser.models.acoustic import embedding_model
     from edgeser.models.training import logits_of
     from edgeser.models.registry import model_configs
+    from edgeser.models.teacher import EGEMAPS
     from edgeser.train_options import train_acoustic, train_fusion
 
     start = time.perf_counter()
@@ -94,6 +95,10 @@ def train_fold_models(recipe, labels, x, targets, kw_emb, fold, utterances=None,
     tr, va = np.array(fold.train, np.int64), np.array(fold.val, np.int64)
     y = np.asarray(targets).argmax(axis=1)
     train_utts = [utterances[i] for i in tr] if utterances is not None else None
+    if teacher is None and recipe.training.teacher == EGEMAPS and train_utts is not None:
+        from edgeser.evaluation.egemaps import teacher_logits
+
+        teacher = teacher_logits(train_utts, y[tr], targets.shape[1], recipe.seed)
     audio, history, info = train_acoustic(recipe, acoustic_cfg, (x[tr], targets[tr]), (x[va], y[va]), train_utts,
                                           recipe.seed, description=f"{fold.name} acoustic", progress=progress,
                                           teacher=teacher)

@@ -9,7 +9,10 @@ A teacher is one of:
   edgeser's custom layers are known to the loader;
 * an ONNX file (``.onnx``, e.g. a PyTorch model exported with ``torch.onnx.export``), run
   with onnxruntime (pinned, installed by ``make setup``);
-* an edgeser run folder (holds ``recipe.yaml``): its trained acoustic model.
+* an edgeser run folder (holds ``recipe.yaml``): its trained acoustic model;
+* ``egemaps`` (:data:`EGEMAPS`): eGeMAPS functionals + balanced logistic regression,
+  cross-fitted over the training speakers. It needs the clips' audio, so the callers that
+  have it compute its logits (``evaluation.egemaps.teacher_logits``) and pass them on.
 
 The teacher's input shape must match x's [T, C] and its class count the expected K;
 anything else is refused with the file named.
@@ -24,6 +27,7 @@ import numpy as np
 import edgeser  # noqa: F401  (tf-keras before TensorFlow)
 
 KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
+EGEMAPS = "egemaps"  # training.teacher: the eGeMAPS + LR baseline as the teacher
 
 
 class TeacherError(ValueError):
@@ -119,6 +123,9 @@ def teacher_logits(source: str | Path, x: np.ndarray, num_classes: int | None = 
     against the teacher's output (None: not checked). Raises :class:`TeacherError`
     naming ``source`` when it is missing, of an unknown kind, or does not fit x.
     """
+    if str(source) == EGEMAPS:
+        raise TeacherError("training.teacher: egemaps is computed from the training clips' audio and labels "
+                           "(evaluation.egemaps.teacher_logits); pass its logits instead of the name")
     source = Path(source)
     x = _check_features(x)
     if source.is_dir():

@@ -134,6 +134,39 @@ def test_lr_separates_two_clear_classes(two_classes):
     assert result["folds"][0]["scores"]["lr"]["confusion"] == [[2, 0], [0, 2]]
 
 
+def test_cross_fitted_teacher_never_scores_a_speaker_with_a_model_that_saw_it():
+    rng = np.random.default_rng(2)
+    y = np.tile([0, 1, 2], 20)
+    groups = np.repeat(["a", "b", "c", "d"], 15)
+    x = rng.normal(size=(60, 4)) + 3.0 * np.eye(3, 4)[y]
+    logits = egemaps.cross_fitted_logits(x, y, groups, 4, seed=0)
+    assert logits.shape == (60, 4) and logits.dtype == np.float32
+    np.testing.assert_allclose(np.exp(logits).sum(axis=1), 1.0, rtol=1e-5)
+    assert (logits.argmax(axis=1) == y).mean() >= 0.9  # an easy problem, scored out of speaker
+    assert np.allclose(np.exp(logits[:, 3]), np.exp(logits[:, 3]).min()) and np.exp(logits[:, 3]).max() < 1e-3  # unseen class 3
+    # relabelling speaker a's clips changes every other speaker's teacher, but not a's own
+    y2 = y.copy()
+    y2[groups == "a"] = (y2[groups == "a"] + 1) % 3
+    moved = egemaps.cross_fitted_logits(x, y2, groups, 4, seed=0)
+    np.testing.assert_array_equal(moved[groups == "a"], logits[groups == "a"])
+    assert not np.allclose(moved[groups != "a"], logits[groups != "a"])
+    with pytest.raises(egemaps.BaselineError, match="two groups"):
+        egemaps.cross_fitted_logits(x, y, ["a"] * 60, 4)
+
+
+def test_egemaps_teacher_of_clips_through_the_cache(two_classes, tmp_path):
+    utts, x, y, cache = two_classes
+    logits = egemaps.teacher_logits(utts, y, 2, cache_dir=cache)
+    np.testing.assert_array_equal(logits, egemaps.cross_fitted_logits(x, y, [u.speaker for u in utts], 2))
+    assert (logits.argmax(axis=1) == y).all()
+    from edgeser.models.teacher import TeacherError
+
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"nope")
+    with pytest.raises(TeacherError, match="broken.wav"):
+        egemaps.teacher_logits([*utts, Utterance(str(broken), "test", "calm", "a")], np.append(y, 1), 2, cache_dir=cache)
+
+
 def test_fit_predict_refuses_bad_shapes_and_kinds():
     x = np.random.default_rng(0).normal(size=(10, 3))
     y = np.array([0, 1] * 5)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -10,6 +12,7 @@ from edgeser.models.teacher import TeacherError, teacher_logits
 from edgeser.models.training import LossSettings, TrainSettings, logits_of, seed_everything, train_classifier
 
 T, C, K = 6, 4, 3
+REPO = Path(__file__).resolve().parents[1]
 
 
 def _features(n: int = 90, seed: int = 0) -> np.ndarray:
@@ -130,3 +133,38 @@ def test_distillation_moves_the_student_to_the_teacher(saved_teacher):
     after = float(np.mean(logits_of(student, x).argmax(-1) == decided))
     assert history.loss[-1] < history.loss[0]
     assert after >= 0.9 and after > before
+
+
+def test_per_clip_teacher_logits_follow_the_random_crops():
+    from edgeser.recipe import load_recipe
+    from edgeser.search_space import apply_params
+    from edgeser.train_options import per_example_teacher
+
+    with pytest.raises(TeacherError, match="computed from the training clips' audio"):
+        teacher_logits("egemaps", _features(2))
+    base = load_recipe(REPO / "configs" / "demo.yaml")
+    recipe = apply_params(base, {"training.random_crops": 2})
+    clips = np.arange(6, dtype=np.float32).reshape(3, 2)
+    rows = per_example_teacher(recipe, clips, 3, 9)
+    # the clips, then each clip's crops in clip order (as extra_examples makes them)
+    np.testing.assert_array_equal(rows, np.concatenate([clips, clips[[0, 0, 1, 1, 2, 2]]]))
+    with pytest.raises(TeacherError, match=r"not \[4, K\]"):
+        per_example_teacher(recipe, clips, 4, 12)
+    with pytest.raises(TeacherError, match="EAM or CO-VADA"):
+        per_example_teacher(apply_params(base, {"training.eam.enabled": True}), clips, 3, 3)
+
+
+def test_the_pipeline_distils_from_the_egemaps_teacher(tmp_path):
+    """A tiny demo with training.teacher: egemaps: every training clip scored once (its eGeMAPS
+    vector cached in the run), and the student trains on CE + distillation."""
+    import json
+
+    from conftest import tiny_variant_run
+
+    out = tiny_variant_run(tmp_path, "tiny_egemaps_teacher", {
+        "training": {"teacher": "egemaps", "acoustic": {"epochs": 2, "patience": 2, "loss": {"ce": 1.0, "distill": 1.0}}}})
+    train = json.loads((out / "manifest.json").read_text())["stages"]["train_acoustic"]["summary"]
+    with np.load(out / "features.npz") as data:
+        clips = len(data["split_train"])
+    assert train["teacher_clips"] == clips > 0
+    assert len(list((out / "cache" / "egemaps").rglob("*.npy"))) == clips
