@@ -164,3 +164,36 @@ def cross_corpus(train_utterances: Sequence[Utterance], test_utterances: Sequenc
         dropped_b[l] = sum(1 for u in test if u.label == l)
     return CrossCorpus([u for u in train if u.label in shared], [u for u in test if u.label in shared],
                        dropped_a, dropped_b, shared)
+
+
+def make_folds(utterances, k: int, seed: int = 0):
+    """Leave-speakers-out folds, each with a validation pair carved from its training actors."""
+    rng = np.random.default_rng(seed)
+    gender = {u.speaker: u.gender or "unknown" for u in utterances}
+    folds = []
+    for fold in leave_speakers_out(utterances, k, seed):
+        train_speakers = sorted({utterances[i].speaker for i in fold.train})
+        if len(train_speakers) < 3:
+            raise ValueError(f"{fold.name}: {len(train_speakers)} training actor(s); need at least 3 to carve a validation pair")
+        by_gender: dict[str, list[str]] = {}
+        for spk in train_speakers:
+            by_gender.setdefault(gender[spk], []).append(spk)
+        val: list[str] = []
+        for g in sorted(by_gender):  # one of each gender first
+            if len(val) < 2:
+                val.append(by_gender[g][int(rng.integers(len(by_gender[g])))])
+        rest = [s for s in train_speakers if s not in val]
+        while len(val) < 2:
+            val.append(rest.pop(int(rng.integers(len(rest)))))
+        held = set(val)
+        folds.append(
+            Fold(
+                fold.name,
+                tuple(i for i in fold.train if utterances[i].speaker not in held),
+                fold.test,
+                tuple(i for i in fold.train if utterances[i].speaker in held),
+                fold.test_speakers,
+            )
+        )
+    check_speaker_independent(utterances, folds)
+    return folds

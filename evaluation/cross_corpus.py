@@ -15,7 +15,7 @@ measures that gap for edgeser's models.
   ``keyword_run`` makes when it is a function of the training recipe (``edgeser evaluate``
   passes the accuracy benchmark's base run, ``benchmarks.accuracy.prepare_base``: the
   pipeline's corpus, features and train_keyword stages once under the cache folder).
-* Folds: ``evaluation.folds.make_folds`` on A (leave-speakers-out, genders dealt
+* Folds: ``corpora.splits.make_folds`` on A (leave-speakers-out, genders dealt
   evenly, a validation pair carved out of each fold's training actors for early stopping).
   Per fold the acoustic model is trained from scratch and the fusion head on the frozen
   embeddings, as in the accuracy benchmark (its keyword-only head is not trained here).

@@ -288,7 +288,7 @@ def accuracy_row(utterances: Sequence[Utterance], folds: Sequence[Fold], num_cla
                  cache_dir: Optional[Path] = DEFAULT_CACHE, seed: int = 0, progress: bool = False) -> dict:
     """One row for the accuracy benchmark table: ``feature_set`` functionals + ``kind`` on ``folds``.
 
-    ``folds`` index into ``utterances`` (e.g. ``evaluation.folds.make_folds``); ``labels``
+    ``folds`` index into ``utterances`` (e.g. ``corpora.splits.make_folds``); ``labels``
     is the class order (default sorted, as ``labels.json``). Returns ``{"name", "feature_set",
     "kind", "folds": [{"fold", "scores": {wa, ua, macro_f1}}], "summary": {metric: {mean, std}},
     "skipped": [(path, reason)]}``.
@@ -311,11 +311,11 @@ def accuracy_row(utterances: Sequence[Utterance], folds: Sequence[Fold], num_cla
 # -- the command ---------------------------------------------------------------------
 def run_baseline(corpus: str, data: Path, folds: int = 4, feature_set: str = "eGeMAPSv02",
                  cache_dir: Optional[Path] = DEFAULT_CACHE, seed: int = 0, progress: bool = True) -> dict:
-    """Read ``corpus`` at ``data``, make ``evaluation.folds.make_folds`` folds, score LR and MLP."""
+    """Read ``corpus`` at ``data``, make ``corpora.splits.make_folds`` folds, score LR and MLP."""
     import time
 
-    from edgeser.evaluation.folds import make_folds
     from edgeser.corpora import read_corpus
+    from edgeser.corpora.splits import make_folds
 
     _check_feature_set(feature_set)
     start = time.perf_counter()

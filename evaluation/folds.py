@@ -3,8 +3,8 @@
 One place for what the accuracy benchmark, the recipe-options benchmark and the
 cross-corpus protocol share:
 
-* :func:`make_folds` — leave-speakers-out folds, each with a validation pair of actors
-  carved out of its training actors for early stopping;
+* ``make_folds`` (from :mod:`edgeser.corpora.splits`) — leave-speakers-out folds, each with
+  a validation pair of actors carved out of its training actors for early stopping;
 * :func:`train_fold_models` — the fold's acoustic model and the fusion head on its frozen
   embeddings, through the very functions the pipeline's train stages call
   (``edgeser.train_options.train_acoustic`` with the recipe's options, ``train_fusion``), on
@@ -25,39 +25,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-def make_folds(utterances, k: int, seed: int = 0):
-    """Leave-speakers-out folds, each with a validation pair carved from its training actors."""
-    from edgeser.corpora.splits import Fold, check_speaker_independent, leave_speakers_out
-
-    rng = np.random.default_rng(seed)
-    gender = {u.speaker: u.gender or "unknown" for u in utterances}
-    folds = []
-    for fold in leave_speakers_out(utterances, k, seed):
-        train_speakers = sorted({utterances[i].speaker for i in fold.train})
-        if len(train_speakers) < 3:
-            raise ValueError(f"{fold.name}: {len(train_speakers)} training actor(s); need at least 3 to carve a validation pair")
-        by_gender: dict[str, list[str]] = {}
-        for spk in train_speakers:
-            by_gender.setdefault(gender[spk], []).append(spk)
-        val: list[str] = []
-        for g in sorted(by_gender):  # one of each gender first
-            if len(val) < 2:
-                val.append(by_gender[g][int(rng.integers(len(by_gender[g])))])
-        rest = [s for s in train_speakers if s not in val]
-        while len(val) < 2:
-            val.append(rest.pop(int(rng.integers(len(rest)))))
-        held = set(val)
-        folds.append(
-            Fold(
-                fold.name,
-                tuple(i for i in fold.train if utterances[i].speaker not in held),
-                fold.test,
-                tuple(i for i in fold.train if utterances[i].speaker in held),
-                fold.test_speakers,
-            )
-        )
-    check_speaker_independent(utterances, folds)
-    return folds
+from edgeser.corpora.splits import make_folds  # noqa: F401  (re-exported: the folds every benchmark uses)
 
 
 @dataclass
