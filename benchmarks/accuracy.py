@@ -75,14 +75,13 @@ make_folds = folds_lib.make_folds  # kept here too: the benchmarks' public fold 
 # -- the base run: features of every clip + the keyword model -----------------------
 def base_recipe(recipe, data_root: Path):
     """The recipe with everything the base run does not use reset, so its hash (and folder)
-    changes only with the frontend, data, keyword and keyword-training settings."""
+    changes only with the frontend, data, keyword and keyword-training settings (of the
+    training section the keyword model's settings and the framework that trains it)."""
     from edgeser.models.acoustic import AcousticConfig
     from edgeser.models.fusion import FusionConfig
     from edgeser.recipe import TrainingSettings
 
-    defaults = TrainingSettings()
-    training = dataclasses.replace(recipe.training, acoustic=defaults.acoustic, fusion=defaults.fusion,
-                                   teacher=defaults.teacher, random_crop_min_seconds=defaults.random_crop_min_seconds)
+    training = TrainingSettings(keyword=recipe.training.keyword, framework=recipe.training.framework)
     data = dataclasses.replace(recipe.data, root=str(Path(data_root).resolve()))
     return dataclasses.replace(
         recipe, name="accuracy-base", data=data, acoustic=AcousticConfig(), fusion=FusionConfig(), training=training

@@ -267,14 +267,25 @@ def plot_pareto(trials: Sequence[dict], path: Path) -> Path:
     return path
 
 
+def _at(trial: dict, point: dict) -> bool:
+    """Whether the trial ran at ``point`` (searched key -> value)."""
+    return all(trial.get("params", {}).get(k) == v for k, v in point.items())
+
+
 def write_outputs(trials: list[dict], out: Path, base_recipe, space, settings: TuneSettings,
                   wall_seconds: float) -> dict[str, Path]:
     """trials.json / .csv / .md, pareto.png and (when a trial is feasible) best.yaml, atomically."""
     from edgeser.search_space import apply_params
 
+    # the base recipe's own point and the space's start points, as the search tried them first
+    base_point = space.point_of(base_recipe)
+    starts = space.first_points(base_recipe)[1 if base_point else 0:]
+    for t in trials:
+        t["base"] = base_point is not None and _at(t, base_point)
+        t["start"] = any(_at(t, point) for point in starts)
     front = {id(t) for t in pareto_front(trials)}
     best = pick_best(trials)
-    base = next((t for t in trials if t.get("base")), None)
+    base = next((t for t in trials if t["base"]), None)
     for t in trials:
         t["pareto"] = id(t) in front
         t["best"] = t is best
@@ -376,10 +387,6 @@ def run_search(base_recipe, data_root: Path, space, settings: TuneSettings, out:
 
     bar = tqdm(total=settings.trials, desc="trials", unit="trial")
 
-    # the base recipe itself first, when the space contains it: the table then holds its
-    # figure on the same folds, the one a tuned recipe must beat
-    base_point = space.point_of(base_recipe)
-    starts = space.first_points(base_recipe)[1 if base_point else 0:]
     experiment = storage / EXPERIMENT
     earlier = previous_search(out, base_recipe) if tune.Tuner.can_restore(str(experiment)) else 0.0
     start = time.perf_counter()
@@ -389,6 +396,8 @@ def run_search(base_recipe, data_root: Path, space, settings: TuneSettings, out:
             tuner = tune.Tuner.restore(str(experiment), trainable=trainable, resume_unfinished=True, resume_errored=True)
         else:
             scheduler = ASHAScheduler(time_attr="fold", max_t=settings.folds, grace_period=1, reduction_factor=2)
+            # the base recipe itself first, when the space contains it (the table then holds its
+            # figure on the same folds, the one a tuned recipe must beat), then the start points
             search = OptunaSearch(seed=settings.seed, points_to_evaluate=space.first_points(base_recipe) or None)
             tuner = tune.Tuner(
                 trainable,
@@ -403,8 +412,6 @@ def run_search(base_recipe, data_root: Path, space, settings: TuneSettings, out:
     trials = sorted((_trial_record(trial_number(result, i), result) for i, result in enumerate(grid, start=1)),
                     key=lambda t: t["trial"])
     for t in trials:
-        t["base"] = base_point is not None and all(t["params"].get(k) == v for k, v in base_point.items())
-        t["start"] = any(all(t["params"].get(k) == v for k, v in point.items()) for point in starts)
         t["complete"] = t["folds_done"] >= settings.folds or t.get("feasible") is False
         if not t["complete"] and t["folds_done"]:
             t["reason"] = t["reason"] or f"stopped early by ASHA after {t['folds_done']} fold(s)"

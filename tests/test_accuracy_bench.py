@@ -200,3 +200,21 @@ def test_each_recipe_option_variant_switches_on_its_option_only(repo_root):
     assert on["distill"].teacher == TEACHER and on["distill"].acoustic.loss.distill == 1.0
     # everything but the loss is the recipe's own optimisation
     assert all(t.acoustic.epochs == base.training.acoustic.epochs for t in on.values())
+
+
+def test_the_cached_base_run_keys_on_what_it_trains_only(repo_root, tmp_path):
+    """The base run (features + keyword model) is shared by every variant of a recipe that
+    changes only the acoustic model's training: its hash ignores those options."""
+    from edgeser.recipe import load_recipe
+    from edgeser.search_space import apply_params
+
+    recipe = load_recipe(repo_root / "configs/ravdess.yaml")
+    key = accuracy.base_recipe(recipe, tmp_path).sha256()
+    acoustic_only = {"training.random_crops": 0, "training.random_crop_min_seconds": 0.0, "training.eam.enabled": True,
+                     "training.acoustic.mixup": 0.0, "acoustic.d_model": 48, "fusion.speaker_prior_weight": 3.0}
+    for k, v in acoustic_only.items():
+        assert accuracy.base_recipe(apply_params(recipe, {k: v}), tmp_path).sha256() == key, k
+    teacher = apply_params(recipe, {"training.teacher": "egemaps", "training.acoustic.loss.distill": 1.0})
+    assert accuracy.base_recipe(teacher, tmp_path).sha256() == key
+    for k, v in {"training.keyword.epochs": 3, "frontend.num_channels": 32, "data.clip_seconds": 3.0}.items():
+        assert accuracy.base_recipe(apply_params(recipe, {k: v}), tmp_path).sha256() != key, k
