@@ -229,7 +229,10 @@ def teacher_logits(utterances: Sequence[Utterance], y: np.ndarray, num_classes: 
         path, reason = problems[0]
         raise TeacherError(f"{path}: {reason} (the eGeMAPS teacher needs every training clip; "
                            f"{len(problems)} failed)")
-    return cross_fitted_logits(x, y, [u.speaker for u in utterances], num_classes, seed=seed)
+    try:
+        return cross_fitted_logits(x, y, [u.speaker for u in utterances], num_classes, seed=seed)
+    except BaselineError as exc:
+        raise TeacherError(f"training.teacher: egemaps: {exc}") from None
 
 
 def restrict_folds(folds: Sequence[Fold], used: Sequence[int]) -> list[Fold]:

@@ -165,6 +165,10 @@ def test_egemaps_teacher_of_clips_through_the_cache(two_classes, tmp_path):
     broken.write_bytes(b"nope")
     with pytest.raises(TeacherError, match="broken.wav"):
         egemaps.teacher_logits([*utts, Utterance(str(broken), "test", "calm", "a")], np.append(y, 1), 2, cache_dir=cache)
+    # one training speaker leaves nobody to fit on: a named error, not a traceback
+    one = [u for u in utts if u.speaker == "a"]
+    with pytest.raises(TeacherError, match="egemaps: cross-fitting needs at least two groups"):
+        egemaps.teacher_logits(one, y[: len(one)], 2, cache_dir=cache)
 
 
 def test_fit_predict_refuses_bad_shapes_and_kinds():
