@@ -205,7 +205,7 @@ def run_fold(recipe, labels, x, y, kw_emb, fold, settings_override=None, progres
     from edgeser.models.training import logits_of, seed_everything, train_classifier
     from edgeser.models.registry import build, model_configs
     from edgeser.evaluation.fairness import test_metrics
-    from edgeser.train_options import fusion_extras, fusion_inputs, one_hot
+    from edgeser.train_options import fit_parts, fusion_extras, fusion_inputs, one_hot
 
     start = time.perf_counter()
     if settings_override is not None:
@@ -215,7 +215,7 @@ def run_fold(recipe, labels, x, y, kw_emb, fold, settings_override=None, progres
         recipe = dataclasses.replace(recipe, training=training)
     _, keyword_cfg, fusion_cfg = model_configs(recipe, labels)
     classes = len(labels["emotions"])
-    tr, va, te = (np.array(p, np.int64) for p in (fold.train, fold.val, fold.test))
+    (tr, va), te = fit_parts(recipe, fold.train, fold.val), np.array(fold.test, np.int64)
     targets = one_hot(y, classes)
     xf = x.astype(np.float32)
     models = folds_lib.train_fold_models(recipe, labels, x, targets, kw_emb, fold, utterances, teacher, progress)
@@ -244,16 +244,17 @@ def run_fold(recipe, labels, x, y, kw_emb, fold, settings_override=None, progres
     genders = [utterances[i].gender or "" for i in te] if utterances is not None else None
     for name in ("acoustic", "fusion"):
         options[name] = test_metrics(y[te], softmax(logits[name]), classes, genders)
+    curves = history.to_dict()  # NaN (no validation set: training.train_on_validation) as None
     result = {
         "fold": fold.name,
         "test_speakers": list(fold.test_speakers),
         "sizes": {"train": len(tr), "val": len(va), "test": len(te)},
         "acoustic_epochs": len(history.loss),
         "acoustic_best_epoch": history.best_epoch + 1,
-        "acoustic_best_val_ua": history.best_val_ua,
+        "acoustic_best_val_ua": curves["best_val_ua"],
         "acoustic_train_ua_at_best": history.train_ua[history.best_epoch] if history.train_ua else None,
-        "acoustic_curves": {"train_ua": [round(v, 4) for v in history.train_ua],
-                            "val_ua": [round(v, 4) for v in history.val_ua]},
+        "acoustic_curves": {part: [None if v is None else round(v, 4) for v in curves[part]]
+                            for part in ("train_ua", "val_ua")},
         "acoustic_seconds": round(acoustic_seconds, 1),
         "training_examples": info,
         "scores": scores,
@@ -544,7 +545,9 @@ def plot_curves(result: dict, path: Path) -> Path:
         color = f"C{k}"
         epochs = np.arange(1, len(curves["train_ua"]) + 1)
         ax.plot(epochs, curves["train_ua"], color=color, lw=1.2, label=f"{fold['fold']} train")
-        ax.plot(epochs, curves["val_ua"], color=color, lw=1.2, ls="--", label=f"{fold['fold']} validation")
+        val = np.array([np.nan if v is None else v for v in curves["val_ua"]], np.float64)
+        if not np.all(np.isnan(val)):  # none without a validation set (training.train_on_validation)
+            ax.plot(epochs, val, color=color, lw=1.2, ls="--", label=f"{fold['fold']} validation")
         ax.axvline(fold["acoustic_best_epoch"], color=color, lw=0.6, alpha=0.5)
     ax.axhline(1 / result["classes"], color="grey", lw=0.8, ls=":", label="chance")
     ax.set(xlabel="epoch", ylabel="UA (float, clean features)", ylim=(0, 1),

@@ -90,10 +90,10 @@ def _teacher(recipe, labels, x, y, fold, utterances, progress):
     """Train the larger edgeser acoustic model on the fold's training actors; its logits function."""
     from edgeser.models.training import logits_of
     from edgeser.models.registry import model_configs
-    from edgeser.train_options import larger_teacher_config, one_hot, train_acoustic
+    from edgeser.train_options import fit_parts, larger_teacher_config, one_hot, train_acoustic
 
     cfg = larger_teacher_config(model_configs(recipe, labels)[0])
-    tr, va = np.array(fold.train), np.array(fold.val)
+    tr, va = fit_parts(recipe, fold.train, fold.val)
     model, _, _ = train_acoustic(recipe, cfg, (x[tr], one_hot(y[tr], len(labels["emotions"]))), (x[va], y[va]), None,
                                  recipe.seed, description=f"{fold.name} teacher", progress=progress)
     return lambda features: logits_of(model, features)

@@ -236,12 +236,12 @@ def stage_train_keyword(run: RunDir) -> dict:
 def stage_train_acoustic(run: RunDir) -> dict:
     """Train the acoustic model, with the recipe's literature options (edgeser/train_options.py)."""
     from edgeser.models.teacher import EGEMAPS, TeacherError
-    from edgeser.train_options import needs_audio, train_acoustic
+    from edgeser.train_options import fit_parts, needs_audio, train_acoustic
 
     data, labels = _features(run), run.labels()
     recipe, classes = run.recipe, len(labels["emotions"])
     cfg = model_configs(recipe, labels)[0]
-    tr, va = _split(data, "train"), _split(data, "val")
+    tr, va = fit_parts(recipe, _split(data, "train"), _split(data, "val"))
     targets = _targets(run, data, classes)
     egemaps = recipe.training.teacher == EGEMAPS
     utts = [emotion_utterances(run, data)[i] for i in tr] if needs_audio(recipe) or egemaps else None
@@ -286,7 +286,7 @@ def stage_train_fusion(run: RunDir) -> dict:
     from edgeser.metrics import score
     from edgeser.models.ensemble import softmax
     from edgeser.evaluation.fairness import test_metrics
-    from edgeser.train_options import fusion_extras, fusion_inputs, train_fusion
+    from edgeser.train_options import fit_parts, fusion_extras, fusion_inputs, train_fusion
 
     data, labels = _features(run), run.labels()
     acoustic, keyword = _float_embeddings(run, data)
@@ -294,7 +294,8 @@ def stage_train_fusion(run: RunDir) -> dict:
     run.save_npy("embeddings_keyword.npy", keyword, "train_fusion")
     y, classes = data["y"], len(labels["emotions"])
     targets = _targets(run, data, classes)
-    tr, va, te = (_split(data, p) for p in ("train", "val", "test"))
+    tr, va = fit_parts(run.recipe, _split(data, "train"), _split(data, "val"))
+    te = _split(data, "test")
     speakers = data["speakers"]
     fusion, history, prior = train_fusion(run.recipe, model_configs(run.recipe, labels)[2],
                                           (acoustic[tr], keyword[tr], targets[tr]), (acoustic[va], keyword[va], y[va]),
@@ -344,11 +345,11 @@ def stage_quantize(run: RunDir) -> dict:
     from edgeser.models.kws import build_kws_embedding_model
     from edgeser.evaluation.int8 import compare_float_int8
     from edgeser.quantize.convert import edgeser_metadata, quantize_keras_model, representative_examples
-    from edgeser.train_options import fusion_inputs
+    from edgeser.train_options import fit_parts, fusion_inputs
 
     data, labels = _features(run), run.labels()
     seed, frontend_json = run.recipe.seed, run.recipe.frontend.to_json()
-    tr, te = _split(data, "train"), _split(data, "test")
+    tr, te = fit_parts(run.recipe, _split(data, "train"), _split(data, "val"))[0], _split(data, "test")
     acoustic_emb = np.load(run.path / "embeddings_acoustic.npy")
     keyword_emb = np.load(run.path / "embeddings_keyword.npy")
     windows = data["kw_windows"][tr]

@@ -112,6 +112,10 @@ class TrainingSettings:
     # "torch": the keyword, acoustic and fusion models train as their PyTorch twins
     # (models/torch_twins.py) under the same loop and settings, then go on as Keras models.
     framework: str = added("tensorflow")
+    # The validation speakers train the acoustic model and the fusion head (and its ensemble
+    # heads) too: with nobody left to stop on, each runs all its epochs and keeps the last.
+    # (The keyword model trains on its own corpus and keeps its validation split.)
+    train_on_validation: bool = added(False)
 
     def __post_init__(self) -> None:
         check(1 <= self.ensemble_heads <= 16, "ensemble_heads", f"must be in 1..16, got {self.ensemble_heads}")
@@ -127,6 +131,8 @@ class TrainingSettings:
               f"must be >= 0 seconds, got {self.random_crop_min_seconds}")
         check(not self.random_crop_min_seconds or self.random_crops > 0, "random_crop_min_seconds",
               "shortens the random crops, but training.random_crops is 0")
+        check(not (self.train_on_validation and self.vad.enabled), "train_on_validation",
+              "the VAD head stops early on its validation CCC: it needs the validation speakers held out")
         if self.teacher:
             check(self.acoustic.loss.distill > 0, "teacher",
                   "a teacher is set but training.acoustic.loss.distill is 0: give the distillation a weight")

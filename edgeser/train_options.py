@@ -34,6 +34,15 @@ def one_hot(y: np.ndarray, num_classes: int) -> np.ndarray:
     return np.eye(num_classes, dtype=np.float32)[np.asarray(y, np.int64)]
 
 
+def fit_parts(recipe: Recipe, train: Sequence[int], val: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """The clip indices the acoustic model and the fusion head fit on and stop on: (train, val)
+    as given, or with ``training.train_on_validation`` (train ∪ val in order, an empty val)."""
+    tr, va = np.asarray(train, np.int64), np.asarray(val, np.int64)
+    if recipe.training.train_on_validation:
+        return np.concatenate([tr, va]), va[:0]
+    return tr, va
+
+
 def training_targets(recipe: Recipe, y: np.ndarray, num_classes: int, distributions: np.ndarray | None,
                      source: str = "corpus") -> np.ndarray:
     """Targets [N, K]: the rater distributions when the recipe asks for them, else one-hot.
@@ -228,7 +237,9 @@ def train_fusion(recipe: Recipe, fusion_cfg, train: tuple[np.ndarray, np.ndarray
         if speakers is None:
             raise ValueError("fusion.input_norm: speaker needs the training and validation clips' speakers")
         prior = SpeakerPrior.fit(np.concatenate([a, k], axis=1), fusion_cfg.speaker_prior_weight)
-        (a, k), (va, vk) = standardise_pair(a, k, speakers[0]), standardise_pair(va, vk, speakers[1])
+        (a, k) = standardise_pair(a, k, speakers[0])
+        if len(va):
+            (va, vk) = standardise_pair(va, vk, speakers[1])
     seed_everything(seed)
     model = build_fusion_model(fusion_cfg)
     history = train_classifier(model, ([a, k], train[2]), ([va, vk], val[2]),

@@ -105,7 +105,7 @@ def evaluate_trial(recipe, data_root: Path, settings: TuneSettings, folder: Path
     from edgeser.benchmarks.accuracy import load_base
     from edgeser.evaluation.folds import fold_predictor, make_folds, train_fold_models
     from edgeser.metrics import score
-    from edgeser.train_options import one_hot
+    from edgeser.train_options import fit_parts, one_hot
 
     start = time.perf_counter()
     base = load_base(recipe, Path(data_root), Path(settings.cache), settings.actors)
@@ -115,7 +115,7 @@ def evaluate_trial(recipe, data_root: Path, settings: TuneSettings, folder: Path
     result: dict[str, Any] = {}
     for number, fold in enumerate(make_folds(base.utterances, settings.folds, settings.seed), start=1):
         models = train_fold_models(recipe, base.labels, base.x, targets, base.kw_emb, fold, base.utterances)
-        tr, te = np.array(fold.train, np.int64), np.array(fold.test, np.int64)
+        tr, te = fit_parts(recipe, fold.train, fold.val)[0], np.array(fold.test, np.int64)
         speakers = np.array([u.speaker for u in base.utterances])
         predictor = fold_predictor(models, base.run, base.x[tr], base.windows[tr], base.kw_emb[tr], "tflm", recipe.seed,
                                    speakers[tr])
@@ -346,6 +346,16 @@ def previous_search(out: Path, base_recipe) -> float:
     return float(doc.get("wall_seconds") or 0.0)
 
 
+def finished_trials(out: Path) -> int:
+    """How many trials of the search in ``out`` ran to their end or were stopped (trials.json;
+    0 when there is none): where a continued search's overall bar starts."""
+    try:
+        rows = json.loads((out / "trials.json").read_text()).get("trials") or []
+    except (OSError, ValueError, AttributeError):
+        return 0
+    return sum(1 for t in rows if isinstance(t, dict) and (t.get("complete") or t.get("folds_done")))
+
+
 def _trial_record(number: int, result) -> dict[str, Any]:
     """One row of trials.json from a Ray Tune result (finished, stopped early or failed)."""
     metrics = dict(result.metrics or {})
@@ -383,12 +393,13 @@ def run_search(base_recipe, data_root: Path, space, settings: TuneSettings, out:
         ray.init(address=settings.address, include_dashboard=False, log_to_driver=False, configure_logging=False,
                  num_cpus=None if settings.address else cpus)
 
-    from edgeser.tune_progress import TrialLines
-
-    bar = tqdm(total=settings.trials, desc="trials", unit="trial")
+    from edgeser.tune_progress import TrialLines, attach
 
     experiment = storage / EXPERIMENT
     earlier = previous_search(out, base_recipe) if tune.Tuner.can_restore(str(experiment)) else 0.0
+    done = finished_trials(out) if earlier else 0
+    bar = tqdm(total=settings.trials, initial=min(done, settings.trials), desc="trials", unit="trial")
+    attach(bar)  # a continued search's callbacks come back from Ray's state without it
     start = time.perf_counter()
     try:
         if tune.Tuner.can_restore(str(experiment)):
@@ -408,6 +419,7 @@ def run_search(base_recipe, data_root: Path, space, settings: TuneSettings, out:
             )
         grid = tuner.fit()
     finally:
+        attach(None)
         bar.close()
     trials = sorted((_trial_record(trial_number(result, i), result) for i, result in enumerate(grid, start=1)),
                     key=lambda t: t["trial"])

@@ -2,12 +2,23 @@
 
 A module of its own because Ray pickles callbacks with the experiment state: a
 module-level class is pickled by reference, and the bar (which holds the terminal)
-is left out of the pickled state.
+is left out of the pickled state. A continued search gets its callbacks back from that
+state, without a bar: they write to the bar :func:`attach` gave this process.
 """
 
 from __future__ import annotations
 
+import sys
+
 from ray import tune
+
+_attached = None  # the bar of the search running in this process (restored callbacks use it)
+
+
+def attach(bar) -> None:
+    """Make ``bar`` (a tqdm, or None) the one every :class:`TrialLines` without its own writes to."""
+    global _attached
+    _attached = bar
 
 
 class TrialLines(tune.Callback):
@@ -23,9 +34,11 @@ class TrialLines(tune.Callback):
         self.bar = None
 
     def _line(self, text: str) -> None:
-        if self.bar is not None:
-            self.bar.update(1)
-            self.bar.write(text)
+        bar = self.bar if self.bar is not None else _attached
+        if bar is not None:
+            bar.update(1)
+            bar.write(text, file=sys.stdout)
+            sys.stdout.flush()  # a line per trial even when stdout is a file (a search left running)
 
     def on_trial_complete(self, iteration, trials, trial, **info):
         m = trial.last_result or {}

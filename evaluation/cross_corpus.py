@@ -240,7 +240,7 @@ def cross_corpus_evaluation(recipe, train_root: str | Path, test_root: str | Pat
             "sizes": {"train": len(fold.train), "val": len(fold.val), "test": len(te), "cross": int(len(side_b.y))},
             "acoustic_epochs": len(models.history.loss),
             "acoustic_best_epoch": models.history.best_epoch + 1,
-            "acoustic_best_val_ua": float(models.history.best_val_ua),
+            "acoustic_best_val_ua": models.history.to_dict()["best_val_ua"],
             "self": {m: score(side_a.y[te], own[m].argmax(-1), classes).to_dict() for m in MODELS},
             "cross": {m: score(side_b.y, other[m].argmax(-1), classes).to_dict() for m in MODELS},
             "seconds": round(time.perf_counter() - fold_start, 1),

@@ -48,7 +48,8 @@ def train_fold_models(recipe, labels, x, targets, kw_emb, fold, utterances=None,
 
     ``x`` int8 [N, T, C], ``targets`` [N, K] (one-hot or the corpus' label distributions,
     ``train_options.training_targets``), ``kw_emb`` [N, Ek] cover every clip; the fold's
-    train and val indices select from them (validation scores against the argmax label).
+    train and val indices select from them (validation scores against the argmax label;
+    ``training.train_on_validation`` trains on both, ``train_options.fit_parts``).
     ``info`` holds the option counts and ``acoustic_seconds``. ``fusion.input_norm: speaker``
     needs ``utterances`` (their speakers).
     """
@@ -56,11 +57,11 @@ def train_fold_models(recipe, labels, x, targets, kw_emb, fold, utterances=None,
     from edgeser.models.training import logits_of
     from edgeser.models.registry import model_configs
     from edgeser.models.teacher import EGEMAPS
-    from edgeser.train_options import train_acoustic, train_fusion
+    from edgeser.train_options import fit_parts, train_acoustic, train_fusion
 
     start = time.perf_counter()
     acoustic_cfg, _, fusion_cfg = model_configs(recipe, labels)
-    tr, va = np.array(fold.train, np.int64), np.array(fold.val, np.int64)
+    tr, va = fit_parts(recipe, fold.train, fold.val)
     y = np.asarray(targets).argmax(axis=1)
     train_utts = [utterances[i] for i in tr] if utterances is not None else None
     if teacher is None and recipe.training.teacher == EGEMAPS and train_utts is not None:

@@ -334,7 +334,8 @@ def train_classifier(
     framework: str = "tensorflow",
     twin_config=None,
 ) -> TrainHistory:
-    """Train ``model`` (logits output) in place; restores the best-val-UA weights.
+    """Train ``model`` (logits output) in place; restores the best-val-UA weights (with an
+    empty ``val``, e.g. ``x`` [0, ...] and ``y`` [0], it runs every epoch and keeps the last).
 
     ``train``/``val`` are ``(x, y)`` with x of the model's input shape(s) plus a
     leading example axis (a list of arrays for multi-input models) and y integer
@@ -471,13 +472,16 @@ def fit(learner, data: TrainingData, settings: TrainSettings, seed: int, descrip
         progress: bool = True) -> TrainHistory:
     """The epoch loop every learner shares: augmentation redrawn each epoch, a seeded shuffle,
     mixup per batch, train and validation UA per epoch, early stopping on validation UA, the best
-    weights restored. ``learner`` has ``step(x, targets, weights, teacher) -> summed batch loss``,
+    weights restored. Without validation examples (``training.train_on_validation``) every epoch
+    runs and the last one's weights are kept (validation loss and UA are NaN, ``best_epoch`` the
+    last epoch). ``learner`` has ``step(x, targets, weights, teacher) -> summed batch loss``,
     ``logits(xs)``, ``snapshot()`` and ``restore(snapshot)``."""
     from tqdm.auto import tqdm
 
     x_train, count, num_classes = data.x_train, len(data.targets), data.targets.shape[1]
     history = TrainHistory()
-    best_weights = learner.snapshot()
+    monitored = len(data.val_targets) > 0
+    best_weights = learner.snapshot() if monitored else None
     waited = 0
     augment = (any(getattr(settings, k) > 0 for k in ("time_mask", "freq_mask", "freq_warp", "time_warp"))
                and len(x_train) == 1 and x_train[0].ndim == 3)
@@ -497,6 +501,12 @@ def fit(learner, data: TrainingData, settings: TrainSettings, seed: int, descrip
             total += float(learner.step(batch_x, batch_t, epoch_w[part], epoch_teacher[part]))
         history.loss.append(total / count)
         history.train_ua.append(_loss_and_ua(learner.logits(x_train), data.targets, num_classes)[1])
+        if not monitored:  # no validation set: every epoch runs, the last one is kept
+            history.val_loss.append(math.nan)
+            history.val_ua.append(math.nan)
+            history.best_epoch = epoch
+            bar.set_postfix(loss=f"{history.loss[-1]:.3f}", train_ua=f"{history.train_ua[-1]:.3f}")
+            continue
         val_loss, val_ua = _loss_and_ua(learner.logits(data.x_val), data.val_targets, num_classes)
         history.val_loss.append(val_loss)
         history.val_ua.append(val_ua)
@@ -509,7 +519,8 @@ def fit(learner, data: TrainingData, settings: TrainSettings, seed: int, descrip
         bar.set_postfix(loss=f"{history.loss[-1]:.3f}", val_ua=f"{val_ua:.3f}", best=f"{history.best_val_ua:.3f}")
         if waited >= settings.patience:
             break
-    learner.restore(best_weights)
+    if monitored:
+        learner.restore(best_weights)
     return history
 
 
@@ -530,7 +541,8 @@ def plot_history(history: TrainHistory, title: str, path: str | Path) -> Path:
     ax_ua.plot(epochs, history.train_ua, label="train")
     ax_ua.plot(epochs, history.val_ua, label="validation")
     if history.best_epoch >= 0:
-        ax_ua.axvline(history.best_epoch + 1, color="grey", ls="--", lw=0.8, label="best")
+        kept = "best" if history.val_ua and not all(math.isnan(v) for v in history.val_ua) else "kept (last)"
+        ax_ua.axvline(history.best_epoch + 1, color="grey", ls="--", lw=0.8, label=kept)
     ax_ua.set(xlabel="epoch", ylabel="UA", title="unweighted average recall", ylim=(0, 1))
     for ax in (ax_loss, ax_ua):
         ax.legend(fontsize=8)

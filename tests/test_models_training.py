@@ -188,3 +188,22 @@ def test_mixup_and_cosine_schedule_train_and_validate():
     for bad in ({"mixup": -0.1}, {"mixup": float("nan")}, {"lr_schedule": "step"}):
         with pytest.raises(SettingsError):
             TrainSettings(**bad)
+
+
+def test_without_validation_examples_every_epoch_runs_and_the_last_weights_are_kept():
+    """``training.train_on_validation``: an empty validation set means no early stopping (patience
+    is never reached) and the weights after the last epoch stay, not a snapshot of an earlier one."""
+    train, val = _toy()
+    empty = (val[0][:0], val[1][:0])
+    seed_everything(3)
+    model = _model()
+    settings = TrainSettings(epochs=6, batch_size=16, learning_rate=1e-2, patience=1)
+    history = train_classifier(model, train, empty, 3, settings, seed=3, progress=False)
+    assert len(history.loss) == 6 and history.best_epoch == 5
+    assert np.isnan(history.best_val_ua) and all(np.isnan(v) for v in history.val_ua)
+    assert history.to_dict()["best_val_ua"] is None
+    # the model scores what the last epoch scored (its training UA, recorded after that epoch)
+    from edgeser.metrics import confusion_matrix, unweighted_average_recall
+
+    logits = model.predict(train[0], verbose=0)
+    assert unweighted_average_recall(confusion_matrix(train[1], logits.argmax(-1), 3)) == history.train_ua[-1] > 0.8

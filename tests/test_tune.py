@@ -177,6 +177,43 @@ def test_trial_numbers_survive_a_resume_and_a_changed_recipe_is_refused(tmp_path
     assert result.exit_code == 2 and "000000000000" in result.output and "another --out" in result.output
 
 
+def test_a_continued_search_counts_on_from_where_it_stopped(tmp_path, capsys):
+    """Ray gives a continued search its callbacks back from the pickled state, without the bar:
+    they write to the bar of this process, which starts at the trials finished before."""
+    import io
+    import pickle
+    from types import SimpleNamespace
+
+    pytest.importorskip("ray")
+    from tqdm import tqdm
+
+    from edgeser.tune import finished_trials
+    from edgeser.tune_progress import TrialLines, attach
+
+    out = tmp_path / "search"
+    assert finished_trials(out) == 0
+    out.mkdir()
+    (out / "trials.json").write_text(json.dumps({"trials": [
+        {"trial": 1, "complete": True, "folds_done": 4}, {"trial": 2, "complete": False, "folds_done": 1},
+        {"trial": 3, "complete": False, "folds_done": 0}]}))  # 3 was cut off before a fold: it runs again
+    assert finished_trials(out) == 2
+    sink = io.StringIO()
+    bar = tqdm(total=24, initial=finished_trials(out), file=sink)
+    restored = pickle.loads(pickle.dumps(TrialLines(bar)))
+    assert restored.bar is None
+    trial = SimpleNamespace(trial_id="abc_00003", last_result={"macro_f1_measured": 0.5, "fold": 4, "latency_ms": 4.1,
+                                                               "memory_bytes": 712242, "feasible": True})
+    try:
+        attach(bar)
+        restored.on_trial_complete(0, [], trial)
+    finally:
+        attach(None)
+    line = "trial abc_00003: int8 macro-F1 0.500 after 4 fold(s), 4.1 ms, 712242 B, feasible"
+    assert bar.n == 3 and line in capsys.readouterr().out
+    restored.on_trial_complete(0, [], trial)  # nothing attached: nothing to write to, no error
+    assert bar.n == 3
+
+
 def test_three_trials_two_folds_on_local_ray(tiny_run, tmp_path):
     """A tiny space, three trials, two folds, on the tiny run's demo corpus, in a local Ray."""
     pytest.importorskip("ray")
