@@ -171,6 +171,35 @@ def benchmark_accuracy(
         Console(stderr=True).print(f"results: {json_path} (table: {json_path.with_suffix('.md')}); learning curves: {curves}")
 
 
+@benchmark_app.command("compare")
+def benchmark_compare(
+    base: Annotated[Path, typer.Argument(metavar="BASE.json", help="An `edgeser benchmark accuracy --json` result.")],
+    other: Annotated[Path, typer.Argument(metavar="OTHER.json", help="Another, on the same folds.")],
+    json_path: Annotated[Optional[Path], typer.Option("--json", help="Write the comparison here (+ .md table).")] = None,
+) -> None:
+    """Two accuracy results on the same folds: each figure's paired difference, fold by fold."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from edgeser.atomic import write_json, write_text
+    from edgeser.benchmarks.compare import CompareError, compare, load_result, markdown, to_json
+
+    try:
+        rows = compare(load_result(base), load_result(other), str(base), str(other))
+    except CompareError as exc:
+        _bad_input(str(exc))
+    table = Table(title=f"other = {other}, base = {base}: paired over {len(rows[0].base) if rows else 0} folds")
+    for column in ("figure", "base", "other", "Δ (points)", "better"):
+        table.add_column(column, justify="left" if column == "figure" else "right")
+    for r in rows:
+        table.add_row(r.figure, f"{r.base_mean:.3f} ± {r.base_std:.3f}", f"{r.other_mean:.3f} ± {r.other_std:.3f}",
+                      f"{r.delta_mean:+.1f} ± {r.delta_std:.1f}", f"{r.better_folds} of {len(r.base)}")
+    Console().print(table)
+    if json_path:
+        write_json(json_path, to_json(rows, base, other))
+        write_text(json_path.with_suffix(".md"), markdown(rows, base.stem, other.stem))
+
+
 @benchmark_app.command("recipe-options")
 def benchmark_recipe_options(
     recipe: RecipeOption = RAVDESS_RECIPE,
