@@ -463,8 +463,11 @@ def markdown_table(result: dict) -> str:
 def run_benchmark(recipe, data_root: Path, folds: int = 4, cache: Path = DEFAULT_CACHE, actors: int | None = None,
                   epochs: int | None = None, progress: bool = True, only_folds: int | None = None,
                   backend: str = "keras", cross_corpus: str | None = None, cross_data: Path | None = None,
-                  egemaps: bool = False, speaker_norm: bool = False) -> dict:
+                  egemaps: bool = False, speaker_norm: bool = False, fold_seed: int | None = None) -> dict:
     """The whole benchmark; ``actors``/``epochs``/``only_folds`` shrink it (smoke tests, quick looks).
+
+    The folds are drawn with ``fold_seed`` (default: the recipe's seed), so a recipe with another
+    seed can be scored on the same folds as the one before it (the training-seed spread).
 
     ``backend="tflm"`` adds the int8 TFLite-Micro scores, ``cross_data`` the scores on a second
     corpus (reader ``cross_corpus``), ``egemaps`` the eGeMAPS + LR reference on the same folds,
@@ -483,7 +486,8 @@ def run_benchmark(recipe, data_root: Path, folds: int = 4, cache: Path = DEFAULT
     override = None
     if epochs is not None:
         override = dataclasses.replace(recipe.training.acoustic, epochs=epochs, patience=min(epochs, recipe.training.acoustic.patience))
-    fold_list = make_folds(utts, folds, recipe.seed)[: only_folds or None]
+    fold_seed = recipe.seed if fold_seed is None else fold_seed
+    fold_list = make_folds(utts, folds, fold_seed)[: only_folds or None]
     reference = None
     if egemaps:
         from edgeser.evaluation.egemaps import accuracy_row
@@ -507,6 +511,7 @@ def run_benchmark(recipe, data_root: Path, folds: int = 4, cache: Path = DEFAULT
         "data": str(data_root),
         "recipe": recipe.to_dict(),
         "recipe_sha256": recipe.sha256(),
+        "fold_seed": fold_seed,
         "classes": len(labels["emotions"]),
         "labels": labels["emotions"],
         "clips": int(len(y)),

@@ -145,6 +145,8 @@ def benchmark_accuracy(
     speaker_norm: Annotated[bool, typer.Option("--speaker-norm", help="Add fusion heads on per-speaker standardised "
                                                "embeddings: statistics from all of a speaker's clips, and running "
                                                "(what fusion.input_norm: speaker ships).")] = False,
+    fold_seed: Annotated[Optional[int], typer.Option("--fold-seed", help="Seed of the folds (default: the recipe's "
+                                                     "seed); keep it to score another training seed on the same folds.")] = None,
     quiet: QuietOption = False,
 ) -> None:
     """Leave-speakers-out accuracy on RAVDESS, float and int8 on TFLite-Micro, beside eGeMAPS + LR."""
@@ -160,7 +162,7 @@ def benchmark_accuracy(
         _bad_input(f"{cross_data}: no such folder (--cross-data)")
     try:
         result = run_benchmark(loaded, data, folds, cache, actors, epochs, not quiet, only_folds, backend,
-                               cross_corpus, cross_data, egemaps, speaker_norm)
+                               cross_corpus, cross_data, egemaps, speaker_norm, fold_seed)
     except (ValueError, RuntimeError) as exc:
         _bad_input(str(exc))
     print_table(result)
