@@ -105,7 +105,7 @@ def evaluate_trial(recipe, data_root: Path, settings: TuneSettings, folder: Path
     from edgeser.benchmarks.accuracy import load_base
     from edgeser.evaluation.folds import fold_predictor, make_folds, train_fold_models
     from edgeser.metrics import score
-    from edgeser.train_options import fit_parts, one_hot
+    from edgeser.train_options import one_hot
 
     start = time.perf_counter()
     base = load_base(recipe, Path(data_root), Path(settings.cache), settings.actors)
@@ -115,7 +115,7 @@ def evaluate_trial(recipe, data_root: Path, settings: TuneSettings, folder: Path
     result: dict[str, Any] = {}
     for number, fold in enumerate(make_folds(base.utterances, settings.folds, settings.seed), start=1):
         models = train_fold_models(recipe, base.labels, base.x, targets, base.kw_emb, fold, base.utterances)
-        tr, te = fit_parts(recipe, fold.train, fold.val)[0], np.array(fold.test, np.int64)
+        tr, te = models.trained_on, np.array(fold.test, np.int64)
         speakers = np.array([u.speaker for u in base.utterances])
         predictor = fold_predictor(models, base.run, base.x[tr], base.windows[tr], base.kw_emb[tr], "tflm", recipe.seed,
                                    speakers[tr])

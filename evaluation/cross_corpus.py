@@ -227,7 +227,7 @@ def cross_corpus_evaluation(recipe, train_root: str | Path, test_root: str | Pat
     for fold in tqdm(folds, desc="cross-corpus folds", unit="fold", disable=not progress):
         fold_start = time.perf_counter()
         models = train_fold(recipe, labels, side_a, fold, settings.epochs, progress)
-        tr, te = np.array(fold.train, np.int64), np.array(fold.test, np.int64)
+        tr, te = models.trained_on, np.array(fold.test, np.int64)
         speakers_a = np.array([u.speaker for u in side_a.utterances])
         speakers_b = np.array([u.speaker for u in side_b.utterances])
         predict = fold_predictor(models, kw_run, side_a.x[tr], side_a.windows[tr], side_a.kw_emb[tr], settings.backend,
@@ -237,7 +237,8 @@ def cross_corpus_evaluation(recipe, train_root: str | Path, test_root: str | Pat
         results.append({
             "fold": fold.name,
             "test_speakers": list(fold.test_speakers),
-            "sizes": {"train": len(fold.train), "val": len(fold.val), "test": len(te), "cross": int(len(side_b.y))},
+            "sizes": {"train": len(tr), "val": 0 if recipe.training.train_on_validation else len(fold.val),
+                      "test": len(te), "cross": int(len(side_b.y))},
             "acoustic_epochs": len(models.history.loss),
             "acoustic_best_epoch": models.history.best_epoch + 1,
             "acoustic_best_val_ua": models.history.to_dict()["best_val_ua"],

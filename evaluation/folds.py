@@ -40,6 +40,7 @@ class FoldModels:
     info: dict
     prior: Any = None  # speaker_norm.SpeakerPrior of a speaker-normalised fusion head, else None
     speakers: np.ndarray | None = None  # every clip's speaker [N] (from the utterances), else None
+    trained_on: np.ndarray | None = None  # the clip indices the models fit on (int8 calibration takes these)
 
 
 def train_fold_models(recipe, labels, x, targets, kw_emb, fold, utterances=None, teacher=None,
@@ -78,7 +79,7 @@ def train_fold_models(recipe, labels, x, targets, kw_emb, fold, utterances=None,
     fusion, _, prior = train_fusion(recipe, fusion_cfg, (emb[tr], kw_emb[tr], targets[tr]),
                                     (emb[va], kw_emb[va], y[va]), recipe.seed, description=f"{fold.name} fusion",
                                     progress=progress, speakers=None if speakers is None else (speakers[tr], speakers[va]))
-    return FoldModels(audio, embedding, fusion, emb, history, info, prior, speakers)
+    return FoldModels(audio, embedding, fusion, emb, history, info, prior, speakers, tr)
 
 
 def fold_predictor(models: FoldModels, kw_run, train_x: np.ndarray, train_windows: np.ndarray | None,

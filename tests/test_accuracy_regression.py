@@ -66,6 +66,7 @@ def test_int8_fusion_beats_chance_on_unseen_speakers(tiny_run):
     classes = len(labels["emotions"])
     models = folds.train_fold_models(recipe, labels, x, one_hot(y, classes), kw_emb, fold)
     tr, te = np.array(fold.train), np.array(fold.test)
+    assert np.array_equal(models.trained_on, tr)  # the validation speakers held out (calibration takes these)
     predict = folds.fold_predictor(models, run, x[tr], windows[tr], kw_emb[tr], "tflm", recipe.seed)
     logits = predict(x[te], windows[te], kw_emb[te])
     int8 = {name: score(y[te], v.argmax(-1), classes).to_dict() for name, v in logits.items()}
