@@ -145,7 +145,7 @@ def benchmark_accuracy(
     speaker_norm: Annotated[bool, typer.Option("--speaker-norm", help="Add fusion heads on per-speaker standardised "
                                                "embeddings: statistics from all of a speaker's clips, and running "
                                                "(what fusion.input_norm: speaker ships).")] = False,
-    fold_seed: Annotated[Optional[int], typer.Option("--fold-seed", help="Seed of the folds (default: the recipe's "
+    fold_seed: Annotated[Optional[int], typer.Option("--fold-seed", min=0, help="Seed of the folds (default: the recipe's "
                                                      "seed); keep it to score another training seed on the same folds.")] = None,
     quiet: QuietOption = False,
 ) -> None:
