@@ -160,7 +160,8 @@ DERIVED = {
                  "num_channels": "frontend.num_channels", "num_classes": "the corpus' emotion labels"},
     "keyword": {"num_frames": "data.keyword_window_seconds and the frontend's stride",
                 "num_channels": "frontend.num_channels", "num_keywords": "the keyword corpus' words"},
-    "fusion": {"acoustic_dim": "acoustic.embedding_dim", "keyword_dim": "keyword.embedding_dim",
+    "fusion": {"acoustic_dim": "acoustic.embedding_dim times acoustic.members", "keyword_dim": "keyword.embedding_dim",
+               "members": "acoustic.members",
                "num_classes": "the corpus' emotion labels"},
 }
 
@@ -187,6 +188,8 @@ class Recipe:
         check(0 <= self.seed <= 2**32 - 1, "seed", f"must be in 0..2**32-1 (numpy's seed range), got {self.seed}")
         if self.fusion.input_norm == "speaker":  # the head is calibrated on inputs standardised per speaker
             check(not self.quantize.qat, "fusion.input_norm", "'speaker' is calibrated after training; set quantize.qat: false")
+        if self.acoustic.members > 1:  # QAT fine-tunes one model; the members are trained apart
+            check(not self.quantize.qat, "acoustic.members", "an ensemble is quantised after training; set quantize.qat: false")
         check(self.training.random_crop_min_seconds <= self.data.clip_seconds, "training.random_crop_min_seconds",
               f"{self.training.random_crop_min_seconds} s is longer than data.clip_seconds ({self.data.clip_seconds} s)")
 

@@ -177,10 +177,24 @@ def train_acoustic(recipe: Recipe, acoustic_cfg, train: tuple[np.ndarray, np.nda
     final training features returning logits, or logits [N, K] of the N training clips
     (``training.teacher: egemaps``; a random crop takes its clip's); default
     ``recipe.training.teacher``. Returns (model, history, info).
+
+    ``acoustic.members`` = M > 1: M models of the member config, member i trained as a single
+    model with seed ``seed + i`` (its own initial weights, crops, mixup, masks and shuffles;
+    member 0 is the single model of the same recipe), joined by ``models.acoustic.ensemble_of``.
+    The history is member 0's; ``info["members"]`` holds every member's restored epoch and
+    best validation UA.
     """
-    from edgeser.models.acoustic import build_acoustic_model
+    from edgeser.models.acoustic import build_acoustic_model, ensemble_of
     from edgeser.models.training import seed_everything, train_classifier
 
+    if acoustic_cfg.members > 1:
+        trained = [train_acoustic(recipe, acoustic_cfg.member, train, val, utterances, seed + i,
+                                  f"{description} {i + 1}/{acoustic_cfg.members}", progress, teacher)
+                   for i in range(acoustic_cfg.members)]
+        info = dict(trained[0][2], members=[{"seed": seed + i, "best_epoch": h.best_epoch + 1,
+                                             "best_val_ua": h.to_dict()["best_val_ua"]}
+                                            for i, (_, h, _) in enumerate(trained)])
+        return ensemble_of([m for m, _, _ in trained]), trained[0][1], info
     x, targets = train
     extra_x, extra_t, info = extra_examples(recipe, acoustic_cfg, x, targets, utterances or [], seed)
     x_all = np.concatenate([x, extra_x]).astype(np.float32)
@@ -217,7 +231,32 @@ def train_fusion(recipe: Recipe, fusion_cfg, train: tuple[np.ndarray, np.ndarray
     With ``fusion.input_norm: speaker`` (``speakers`` = the train and val rows' speakers) it
     trains on inputs standardised per speaker, takes standardised inputs, and ``prior`` is the
     :class:`~edgeser.models.speaker_norm.SpeakerPrior` its test inputs need; otherwise None.
+
+    ``fusion_cfg.members`` = M > 1 (an acoustic seed ensemble): head i trains alone on member
+    i's slice of the acoustic embeddings and the keyword embeddings, with seed ``seed + i``;
+    ``models.fusion.merge_member_heads`` joins them. The prior covers every input dimension
+    (a dimension's statistics are the same in every head that reads it); the history is head 0's.
     """
+    from edgeser.models.fusion import merge_member_heads
+
+    if fusion_cfg.members > 1:
+        e = fusion_cfg.member.acoustic_dim
+        part = lambda data, i: (np.asarray(data[0])[:, i * e:(i + 1) * e], *data[1:])  # noqa: E731
+        heads = [_train_fusion_head(recipe, fusion_cfg.member, part(train, i), part(val, i), seed + i,
+                                    f"{description} {i + 1}/{fusion_cfg.members}", progress, speakers)
+                 for i in range(fusion_cfg.members)]
+        prior = None
+        if fusion_cfg.input_norm == "speaker":
+            from edgeser.models.speaker_norm import SpeakerPrior
+
+            prior = SpeakerPrior.fit(np.concatenate([train[0], train[1]], axis=1).astype(np.float32),
+                                     fusion_cfg.speaker_prior_weight)
+        return merge_member_heads([h for h, _, _ in heads], fusion_cfg), heads[0][1], prior
+    return _train_fusion_head(recipe, fusion_cfg, train, val, seed, description, progress, speakers)
+
+
+def _train_fusion_head(recipe: Recipe, fusion_cfg, train, val, seed: int, description: str, progress: bool, speakers):
+    """One fusion head (``fusion_cfg.members`` = 1): :func:`train_fusion`'s work."""
     from edgeser.models.fusion import build_fusion_model, fold_input_standardisation
     from edgeser.models.training import seed_everything, train_classifier
 

@@ -10,6 +10,11 @@
     -> FC + ReLU  ("embedding")                                   [embedding_dim]
     -> dropout -> FC ("logits")                                   [num_classes]
 
+With ``members: M`` > 1 the model is M such models of the same config, trained apart
+(seeds seed, seed + 1, ...; ``train_options.train_acoustic``) and run side by side on the
+same input (:func:`ensemble_of`): "embedding" is their embeddings concatenated
+[M * embedding_dim] (the fusion head reads all of them), "logits" the mean of their logits.
+
 Defaults: 150 frames (3 s at 20 ms) x 40 channels, subsample 6 -> T' = 25, d = 64: the
 largest activation (the [25, 25, 64] attention product) is 40,000 bytes in int8.
 
@@ -24,11 +29,11 @@ RESHAPE, CONCATENATION).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Sequence
 
-
-from edgeser.settings import check
+from edgeser.settings import added, check
 
 if TYPE_CHECKING:  # TensorFlow loads when a model is built, not when a recipe is read
     import tensorflow as tf
@@ -73,6 +78,9 @@ class AcousticConfig:
     stem: str = "conv1d"  # "conv1d" | "conv2d"
     stem_channels: int = 16  # conv2d: channels of the first 3x3 conv (the second has twice as many)
     input_norm: str = "none"  # "none" | "utterance" (minus the clip's mean per channel)
+    # a seed ensemble: this many models of this config, trained with seeds seed, seed + 1, ...,
+    # run as one graph (embeddings concatenated, logits averaged; see the module docstring)
+    members: int = added(1)
 
     def __post_init__(self) -> None:
         check(self.pooling in POOLINGS, "pooling", f"must be one of {', '.join(POOLINGS)}, got {self.pooling!r}")
@@ -93,6 +101,17 @@ class AcousticConfig:
         check(_is_2_3_smooth(self.subsample), "subsample", f"must be a product of 2s and 3s, got {self.subsample}")
         check(self.num_layers >= 0, "num_layers", f"must be >= 0, got {self.num_layers}")
         check(0.0 <= self.dropout < 1.0, "dropout", f"must be in [0, 1), got {self.dropout}")
+        check(1 <= self.members <= MAX_MEMBERS, "members", f"must be in 1..{MAX_MEMBERS}, got {self.members}")
+
+    @property
+    def output_dim(self) -> int:
+        """Width of the "embedding" output the fusion head reads: ``embedding_dim`` per member."""
+        return self.embedding_dim * self.members
+
+    @property
+    def member(self) -> "AcousticConfig":
+        """The config of one member (``members`` = 1)."""
+        return dataclasses.replace(self, members=1)
 
     @property
     def strides(self) -> list[int]:
@@ -111,6 +130,7 @@ class AcousticConfig:
 
 
 POOLINGS = ("mean", "flam", "meanmax")
+MAX_MEMBERS = 8
 
 
 def conv2d_stem(x: tf.Tensor, cfg: AcousticConfig) -> tf.Tensor:
@@ -133,8 +153,12 @@ def conv2d_stem(x: tf.Tensor, cfg: AcousticConfig) -> tf.Tensor:
 
 
 def build_acoustic_model(cfg: AcousticConfig = AcousticConfig(), name: str = "acoustic") -> tf.keras.Model:
-    """Keras model: float32 [B, num_frames, num_channels] int8 codes -> float32 logits [B, num_classes]."""
+    """Keras model: float32 [B, num_frames, num_channels] int8 codes -> float32 logits [B, num_classes]
+    (``members`` > 1: :func:`ensemble_of` fresh members)."""
     import tensorflow as tf
+
+    if cfg.members > 1:
+        return ensemble_of([build_acoustic_model(cfg.member) for _ in range(cfg.members)], name)
 
     from edgeser.models.layers import ReduceMean, conv_bn, pool_frames, transformer_block
 
@@ -155,6 +179,31 @@ def build_acoustic_model(cfg: AcousticConfig = AcousticConfig(), name: str = "ac
     emb = layers.Dense(cfg.embedding_dim, activation="relu", name="embedding")(x)           # [B, E]
     logits = layers.Dense(cfg.num_classes, name="logits")(layers.Dropout(cfg.dropout, name="head_drop")(emb))
     return tf.keras.Model(inp, logits, name=name)
+
+
+def ensemble_of(members: Sequence[tf.keras.Model], name: str = "acoustic") -> tf.keras.Model:
+    """Single acoustic models of one config as one model on one input.
+
+    [B, T, C] -> each member's embedding [B, E] -> "embedding" (CONCATENATION) [B, M * E]
+    -> "logits" (FC) [B, num_classes], whose weights are the members' logits layers stacked
+    and divided by M: the mean of the members' logits. The members' other layers are reused,
+    not copied, so trained members make the trained ensemble.
+    """
+    import numpy as np
+    import tensorflow as tf
+
+    layers = tf.keras.layers
+    if len(members) < 2:
+        raise ValueError(f"an ensemble needs at least two members, got {len(members)}")
+    inp = layers.Input(members[0].input_shape[1:], name="features")
+    trunks = [tf.keras.Model(m.inputs, m.get_layer("embedding").output, name=f"member{i}") for i, m in enumerate(members)]
+    emb = layers.Concatenate(name="embedding")([t(inp) for t in trunks])                     # [B, M * E]
+    heads = [m.get_layer("logits") for m in members]
+    logits = layers.Dense(heads[0].units, name="logits")
+    model = tf.keras.Model(inp, logits(emb), name=name)  # trained as members only: no dropout of its own
+    kernels, biases = zip(*(h.get_weights() for h in heads))
+    logits.set_weights([np.concatenate(kernels) / len(heads), np.mean(biases, axis=0)])
+    return model
 
 
 def embedding_model(model: tf.keras.Model) -> tf.keras.Model:

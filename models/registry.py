@@ -45,8 +45,8 @@ def model_configs(recipe, labels: dict[str, list[str]]):
                                    num_classes=classes)
     keyword = dataclasses.replace(recipe.keyword, num_frames=plan.keyword_frames, num_channels=channels,
                                   num_keywords=len(labels["keywords"]) - 2)
-    fusion = dataclasses.replace(recipe.fusion, acoustic_dim=acoustic.embedding_dim, keyword_dim=keyword.embedding_dim,
-                                 num_classes=classes)
+    fusion = dataclasses.replace(recipe.fusion, acoustic_dim=acoustic.output_dim, keyword_dim=keyword.embedding_dim,
+                                 num_classes=classes, members=acoustic.members)
     return acoustic, keyword, fusion
 
 
@@ -88,7 +88,7 @@ def _vad(c: Configs):
     from edgeser.models.vad import build_vad_head, num_regions
 
     vad = c.recipe.training.vad
-    return build_vad_head(c.acoustic.embedding_dim, vad.hidden_dim, num_regions(vad.radius_bins))
+    return build_vad_head(c.acoustic.output_dim, vad.hidden_dim, num_regions(vad.radius_bins))
 
 
 # name -> builder; a run stores each trained model as <name>.weights.npz
