@@ -3,15 +3,15 @@
     acoustic [Ea], keywords [Ek] -> CONCATENATION [Ea + Ek] -> FC + ReLU [hidden] -> FC [num_classes]
 
 Every FULLY_CONNECTED has a 1-D output (batch 1), CONCATENATION joins two activations:
-both map on the Edge TPU.
+both map on the Edge TPU. The keyword input is the mean of the KWS "embedding" outputs
+over an utterance's windows (`pool_keyword_embeddings`).
 
 An acoustic seed ensemble (``acoustic.members`` = M) gets one head per member: head i reads
 member i's embedding and the keyword embedding, and is trained alone (seed + i). The M heads
 are one graph of the same three ops (:func:`merge_member_heads`): a hidden layer M * hidden
 wide whose kernel is block-structured (head i's units see only member i's slice of the
 acoustic input, and the keyword input), and a logits layer that takes the mean of the heads'
-logits. The keyword input is the mean of the KWS "embedding" outputs
-over an utterance's windows (`pool_keyword_embeddings`).
+logits.
 """
 
 from __future__ import annotations
@@ -84,8 +84,6 @@ def merge_member_heads(heads: Sequence[tf.keras.Model], cfg: FusionConfig) -> tf
     kernel [Ea + Ek, M * H] with head i's rows in its block (zeros elsewhere), biases
     concatenated; logits kernel [M * H, K] the heads' stacked and divided by M, bias their
     mean. Its logits are the mean of the heads' logits."""
-    import numpy as np
-
     m, e, h = cfg.members, cfg.member.acoustic_dim, cfg.hidden_dim
     if len(heads) != m:
         raise ValueError(f"{len(heads)} heads for {m} members")

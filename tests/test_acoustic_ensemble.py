@@ -41,7 +41,7 @@ def test_the_ensemble_concatenates_embeddings_and_averages_logits():
         ensemble_of(members[:1])
 
 
-def test_the_int8_ensemble_maps_on_the_edge_tpu_and_keeps_the_float_ranking():
+def test_the_int8_ensemble_maps_on_the_edge_tpu_and_stays_close_to_float():
     from edgeser.evaluation.int8 import Int8Model
     from edgeser.models.acoustic import build_acoustic_model, embedding_model
     from edgeser.quantize.convert import quantize_keras_model, representative_examples
