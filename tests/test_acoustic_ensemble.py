@@ -95,6 +95,20 @@ def test_member_i_is_the_single_model_trained_with_seed_plus_i():
     np.testing.assert_allclose(ensemble.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-5)
 
 
+def test_the_torch_route_trains_every_member_as_its_twin():
+    pytest.importorskip("torch", reason="torch is installed by `make setup` (the PyTorch route)")
+    from edgeser.train_options import one_hot, train_acoustic
+
+    recipe = recipe_from_dict({"name": "r", "training": {"framework": "torch", "acoustic": {"epochs": 1, "batch_size": 8}}})
+    x, y = _codes(24, 3), np.arange(24) % 4
+    train, val = (x[:16], one_hot(y[:16], 4)), (x[16:], y[16:])
+    ensemble, _, info = train_acoustic(recipe, dataclasses.replace(SMALL, members=2), train, val, None, 0, progress=False)
+    single = train_acoustic(recipe, SMALL, train, val, None, 1, progress=False)[0]
+    assert [m["seed"] for m in info["members"]] == [0, 1]
+    for w, v in zip(ensemble.get_layer("member1").get_weights(), single.get_weights()):
+        np.testing.assert_allclose(w, v, rtol=1e-5, atol=1e-6)  # member 1 = the torch-trained model of seed 1
+
+
 def test_member_heads_merge_into_one_head_with_their_mean_logits():
     from edgeser.models.fusion import FusionConfig, build_fusion_model, merge_member_heads
     from edgeser.train_options import one_hot, train_fusion
