@@ -239,30 +239,33 @@ def train_fusion(recipe: Recipe, fusion_cfg, train: tuple[np.ndarray, np.ndarray
     """
     from edgeser.models.fusion import merge_member_heads
 
-    if fusion_cfg.members > 1:
-        e = fusion_cfg.member.acoustic_dim
-        part = lambda data, i: (np.asarray(data[0])[:, i * e:(i + 1) * e], *data[1:])  # noqa: E731
-        heads = [_train_fusion_head(recipe, fusion_cfg.member, part(train, i), part(val, i), seed + i,
-                                    f"{description} {i + 1}/{fusion_cfg.members}", progress, speakers)
-                 for i in range(fusion_cfg.members)]
-        prior = None
-        if fusion_cfg.input_norm == "speaker":
-            from edgeser.models.speaker_norm import SpeakerPrior
+    prior = None
+    if fusion_cfg.input_norm == "speaker":
+        from edgeser.models.speaker_norm import SpeakerPrior
 
-            prior = SpeakerPrior.fit(np.concatenate([train[0], train[1]], axis=1).astype(np.float32),
-                                     fusion_cfg.speaker_prior_weight)
-        return merge_member_heads([h for h, _, _ in heads], fusion_cfg), heads[0][1], prior
-    return _train_fusion_head(recipe, fusion_cfg, train, val, seed, description, progress, speakers)
+        if speakers is None:
+            raise ValueError("fusion.input_norm: speaker needs the training and validation clips' speakers")
+        prior = SpeakerPrior.fit(np.concatenate([train[0], train[1]], axis=1).astype(np.float32),
+                                 fusion_cfg.speaker_prior_weight)
+    if fusion_cfg.members == 1:
+        return (*_train_fusion_head(recipe, fusion_cfg, train, val, seed, description, progress, speakers), prior)
+    e = fusion_cfg.member.acoustic_dim
+    part = lambda data, i: (np.asarray(data[0])[:, i * e:(i + 1) * e], *data[1:])  # noqa: E731
+    heads = [_train_fusion_head(recipe, fusion_cfg.member, part(train, i), part(val, i), seed + i,
+                                f"{description} {i + 1}/{fusion_cfg.members}", progress, speakers)
+             for i in range(fusion_cfg.members)]
+    return merge_member_heads([h for h, _ in heads], fusion_cfg), heads[0][1], prior
 
 
-def _train_fusion_head(recipe: Recipe, fusion_cfg, train, val, seed: int, description: str, progress: bool, speakers):
-    """One fusion head (``fusion_cfg.members`` = 1): :func:`train_fusion`'s work."""
+def _train_fusion_head(recipe: Recipe, fusion_cfg, train, val, seed: int, description: str, progress: bool,
+                       speakers) -> tuple[Any, Any]:
+    """One fusion head (``fusion_cfg.members`` = 1) on its inputs, standardised as
+    ``fusion_cfg.input_norm`` says: :func:`train_fusion`'s training; returns (model, history)."""
     from edgeser.models.fusion import build_fusion_model, fold_input_standardisation
     from edgeser.models.training import seed_everything, train_classifier
 
     a, k = np.asarray(train[0], np.float32), np.asarray(train[1], np.float32)
     va, vk = np.asarray(val[0], np.float32), np.asarray(val[1], np.float32)
-    prior = None
     standard = fusion_cfg.input_norm == "standard"
     if standard:
         ea = fusion_cfg.acoustic_dim
@@ -271,11 +274,8 @@ def _train_fusion_head(recipe: Recipe, fusion_cfg, train, val, seed: int, descri
         norm = lambda x, y: ((x - mean[:ea]) / std[:ea], (y - mean[ea:]) / std[ea:])  # noqa: E731
         (a, k), (va, vk) = norm(a, k), norm(va, vk)
     elif fusion_cfg.input_norm == "speaker":
-        from edgeser.models.speaker_norm import SpeakerPrior, standardise_pair
+        from edgeser.models.speaker_norm import standardise_pair
 
-        if speakers is None:
-            raise ValueError("fusion.input_norm: speaker needs the training and validation clips' speakers")
-        prior = SpeakerPrior.fit(np.concatenate([a, k], axis=1), fusion_cfg.speaker_prior_weight)
         (a, k) = standardise_pair(a, k, speakers[0])
         if len(va):
             (va, vk) = standardise_pair(va, vk, speakers[1])
@@ -286,7 +286,7 @@ def _train_fusion_head(recipe: Recipe, fusion_cfg, train, val, seed: int, descri
                                progress=progress, framework=recipe.training.framework, twin_config=fusion_cfg)
     if standard:
         model = fold_input_standardisation(model, fusion_cfg, mean, std)
-    return model, history, prior
+    return model, history
 
 
 def fusion_inputs(acoustic: np.ndarray, keyword: np.ndarray, prior, speakers: Sequence[str] | None = None,

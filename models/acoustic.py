@@ -196,7 +196,7 @@ def ensemble_of(members: Sequence[tf.keras.Model], name: str = "acoustic") -> tf
     if len(members) < 2:
         raise ValueError(f"an ensemble needs at least two members, got {len(members)}")
     inp = layers.Input(members[0].input_shape[1:], name="features")
-    trunks = [tf.keras.Model(m.inputs, m.get_layer("embedding").output, name=f"member{i}") for i, m in enumerate(members)]
+    trunks = [embedding_model(m, name=f"member{i}") for i, m in enumerate(members)]
     emb = layers.Concatenate(name="embedding")([t(inp) for t in trunks])                     # [B, M * E]
     heads = [m.get_layer("logits") for m in members]
     logits = layers.Dense(heads[0].units, name="logits")
@@ -206,8 +206,9 @@ def ensemble_of(members: Sequence[tf.keras.Model], name: str = "acoustic") -> tf
     return model
 
 
-def embedding_model(model: tf.keras.Model) -> tf.keras.Model:
-    """The same weights, cut at the layer named "embedding": input -> [B, embedding_dim]."""
+def embedding_model(model: tf.keras.Model, name: str | None = None) -> tf.keras.Model:
+    """The same weights, cut at the layer named "embedding": input -> [B, embedding_dim]
+    (named ``name``, default ``{model.name}_embedding``)."""
     import tensorflow as tf
 
-    return tf.keras.Model(model.inputs, model.get_layer("embedding").output, name=f"{model.name}_embedding")
+    return tf.keras.Model(model.inputs, model.get_layer("embedding").output, name=name or f"{model.name}_embedding")
