@@ -251,8 +251,9 @@ def stage_train_acoustic(run: RunDir) -> dict:
             from edgeser.evaluation.egemaps import teacher_logits
 
             teacher = teacher_logits(utts, data["y"][tr], classes, recipe.seed, run.path / "cache" / "egemaps")
+        speakers = (data["speakers"][tr], data["speakers"][va]) if recipe.training.acoustic_speaker_group else None
         model, history, info = train_acoustic(recipe, cfg, (data["x"][tr], targets[tr]), (data["x"][va], data["y"][va]),
-                                              utts, recipe.seed, teacher=teacher)
+                                              utts, recipe.seed, teacher=teacher, speakers=speakers)
     except TeacherError as exc:
         raise PipelineError(str(exc)) from None
     if teacher is not None:

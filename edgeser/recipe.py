@@ -116,6 +116,11 @@ class TrainingSettings:
     # heads) too: with nobody left to stop on, each runs all its epochs and keeps the last.
     # (The keyword model trains on its own corpus and keeps its validation split.)
     train_on_validation: bool = added(False)
+    # The acoustic classifier trains on its embedding standardised per speaker, as the fusion
+    # head reads it: each acoustic batch is made of groups of this many examples of one speaker,
+    # standardised over the group; a typical speaker's statistics are then folded into the
+    # logits layer (models/speaker_training.py). 0 = off; else >= 2, dividing the batch size.
+    acoustic_speaker_group: int = added(0)
 
     def __post_init__(self) -> None:
         check(1 <= self.ensemble_heads <= 16, "ensemble_heads", f"must be in 1..16, got {self.ensemble_heads}")
@@ -133,6 +138,15 @@ class TrainingSettings:
               "shortens the random crops, but training.random_crops is 0")
         check(not (self.train_on_validation and self.vad.enabled), "train_on_validation",
               "the VAD head stops early on its validation CCC: it needs the validation speakers held out")
+        group = self.acoustic_speaker_group
+        if group:
+            check(group >= 2 and self.acoustic.batch_size % group == 0, "acoustic_speaker_group",
+                  f"must be >= 2 and divide training.acoustic.batch_size ({self.acoustic.batch_size}), got {group}")
+            check(self.framework == "tensorflow", "acoustic_speaker_group", "trains with TensorFlow only")
+            check(not (self.eam.enabled or self.debias.enabled), "acoustic_speaker_group",
+                  "needs one speaker per training example: EAM and CO-VADA clips mix or change voices")
+            check(not self.acoustic.loss.needs_embedding, "acoustic_speaker_group",
+                  "training.acoustic.loss.center and supcon act on the raw embedding: set them to 0")
         if self.teacher:
             check(self.acoustic.loss.distill > 0, "teacher",
                   "a teacher is set but training.acoustic.loss.distill is 0: give the distillation a weight")

@@ -168,7 +168,8 @@ def per_example_teacher(recipe: Recipe, clip_logits: np.ndarray, clips: int, exa
 
 def train_acoustic(recipe: Recipe, acoustic_cfg, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.ndarray],
                    utterances: Sequence | None, seed: int, description: str = "acoustic", progress: bool = True,
-                   teacher: str | Path | np.ndarray | None = None):
+                   teacher: str | Path | np.ndarray | None = None,
+                   speakers: tuple[Sequence[str], Sequence[str]] | None = None):
     """Build and train the acoustic model with every option of ``recipe.training``.
 
     ``train`` = (int8 features [N, T, C], targets [N, K]); ``val`` = (int8 features, labels [Nv]);
@@ -176,7 +177,8 @@ def train_acoustic(recipe: Recipe, acoustic_cfg, train: tuple[np.ndarray, np.nda
     model source for :func:`edgeser.models.teacher.teacher_logits`, a function of the
     final training features returning logits, or logits [N, K] of the N training clips
     (``training.teacher: egemaps``; a random crop takes its clip's); default
-    ``recipe.training.teacher``. Returns (model, history, info).
+    ``recipe.training.teacher``. ``speakers`` (the N training and Nv validation clips'
+    speakers) are needed by ``training.acoustic_speaker_group``. Returns (model, history, info).
 
     ``acoustic.members`` = M > 1: M models of the member config, member i trained as a single
     model with seed ``seed + i`` (its own initial weights, crops, mixup, masks and shuffles;
@@ -189,7 +191,7 @@ def train_acoustic(recipe: Recipe, acoustic_cfg, train: tuple[np.ndarray, np.nda
 
     if acoustic_cfg.members > 1:
         trained = [train_acoustic(recipe, acoustic_cfg.member, train, val, utterances, seed + i,
-                                  f"{description} {i + 1}/{acoustic_cfg.members}", progress, teacher)
+                                  f"{description} {i + 1}/{acoustic_cfg.members}", progress, teacher, speakers)
                    for i in range(acoustic_cfg.members)]
         info = dict(trained[0][2], members=[{"seed": seed + i, "best_epoch": h.best_epoch + 1,
                                              "best_val_ua": h.to_dict()["best_val_ua"]}
@@ -208,11 +210,21 @@ def train_acoustic(recipe: Recipe, acoustic_cfg, train: tuple[np.ndarray, np.nda
             logits = per_example_teacher(recipe, teacher, len(x), len(x_all))
         else:
             logits = teacher(x_all) if callable(teacher) else teacher_logits(teacher, x_all, targets.shape[1])
+    groups = None
+    if recipe.training.acoustic_speaker_group:
+        if speakers is None:
+            raise ValueError("training.acoustic_speaker_group needs the training and validation clips' speakers")
+        sp, val_sp = (np.asarray([str(s) for s in g]) for g in speakers)
+        if len(sp) != len(x) or len(val_sp) != len(val[0]):
+            raise ValueError(f"{len(sp)} + {len(val_sp)} speakers for {len(x)} training and {len(val[0])} "
+                             "validation clips")
+        groups = (np.concatenate([sp, np.repeat(sp, recipe.training.random_crops)]), val_sp)  # crops: in clip order
     seed_everything(seed)
     model = build_acoustic_model(acoustic_cfg)
     history = train_classifier(model, (x_all, t_all), (val[0].astype(np.float32), val[1]), targets.shape[1],
                                recipe.training.acoustic, seed, description=description, progress=progress,
-                               teacher_logits=logits, framework=recipe.training.framework, twin_config=acoustic_cfg)
+                               teacher_logits=logits, framework=recipe.training.framework, twin_config=acoustic_cfg,
+                               speakers=groups, speaker_group=recipe.training.acoustic_speaker_group)
     info["training_examples"] = len(x_all)
     return model, history, info
 

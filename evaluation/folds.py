@@ -69,13 +69,14 @@ def train_fold_models(recipe, labels, x, targets, kw_emb, fold, utterances=None,
         from edgeser.evaluation.egemaps import teacher_logits
 
         teacher = teacher_logits(train_utts, y[tr], targets.shape[1], recipe.seed)
+    speakers = np.array([u.speaker for u in utterances]) if utterances is not None else None
     audio, history, info = train_acoustic(recipe, acoustic_cfg, (x[tr], targets[tr]), (x[va], y[va]), train_utts,
                                           recipe.seed, description=f"{fold.name} acoustic", progress=progress,
-                                          teacher=teacher)
+                                          teacher=teacher,
+                                          speakers=None if speakers is None else (speakers[tr], speakers[va]))
     info["acoustic_seconds"] = time.perf_counter() - start
     embedding = embedding_model(audio)
     emb = logits_of(embedding, x.astype(np.float32))
-    speakers = np.array([u.speaker for u in utterances]) if utterances is not None else None
     fusion, _, prior = train_fusion(recipe, fusion_cfg, (emb[tr], kw_emb[tr], targets[tr]),
                                     (emb[va], kw_emb[va], y[va]), recipe.seed, description=f"{fold.name} fusion",
                                     progress=progress, speakers=None if speakers is None else (speakers[tr], speakers[va]))

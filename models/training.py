@@ -267,12 +267,13 @@ def spec_augment_batch(x: np.ndarray, settings: TrainSettings, rng: np.random.Ge
 
 
 def mixup_batch(xs: list[np.ndarray], targets: np.ndarray, alpha: float,
-                rng: np.random.Generator) -> tuple[list[np.ndarray], np.ndarray]:
+                rng: np.random.Generator, partner: np.ndarray | None = None) -> tuple[list[np.ndarray], np.ndarray]:
     """Mixup of one batch: inputs ``xs`` (each [B, ...]) and ``targets`` [B, K] mixed with a
-    shuffled copy of the batch, one weight l ~ Beta(alpha, alpha) per example [B]."""
+    shuffled copy of the batch (or the given ``partner`` rows [B]), one weight
+    l ~ Beta(alpha, alpha) per example [B]."""
     n = len(targets)
     lam = rng.beta(alpha, alpha, size=n).astype(np.float32)
-    partner = rng.permutation(n)
+    partner = rng.permutation(n) if partner is None else partner
     mixed = [lam.reshape((n,) + (1,) * (a.ndim - 1)) * a + (1 - lam.reshape((n,) + (1,) * (a.ndim - 1))) * a[partner]
              for a in xs]
     return mixed, lam[:, None] * targets + (1 - lam[:, None]) * targets[partner]
@@ -333,6 +334,8 @@ def train_classifier(
     teacher_logits: np.ndarray | None = None,
     framework: str = "tensorflow",
     twin_config=None,
+    speakers: tuple[np.ndarray, np.ndarray] | None = None,
+    speaker_group: int = 0,
 ) -> TrainHistory:
     """Train ``model`` (logits output) in place; restores the best-val-UA weights (with an
     empty ``val``, e.g. ``x`` [0, ...] and ``y`` [0], it runs every epoch and keeps the last).
@@ -353,9 +356,17 @@ def train_classifier(
     batches and settings, starting from the Keras model's weights and copying the trained
     weights back into it.
 
+    ``speakers`` (the training and validation examples' speakers, [N] and [Nv]) with
+    ``speaker_group`` = G: batches of groups of G examples of one speaker, the classifier trains on
+    the embedding standardised over each group, and the model leaves with a typical speaker's
+    statistics folded into its logits layer (:mod:`edgeser.models.speaker_training`; TensorFlow only).
+
     Returns the per-epoch history: ``loss`` the training objective (example-weighted
     mean over the epoch's batches), ``val_loss`` the validation cross-entropy.
     """
+    if speakers is not None and framework != "tensorflow":
+        raise ValueError(f"{description}: training.acoustic_speaker_group trains with TensorFlow only, "
+                         f"not framework {framework!r}")
     if framework == "torch":
         from edgeser.models.torch_training import TorchLearner
 
@@ -372,7 +383,20 @@ def train_classifier(
         raise ValueError(f"{description}: framework must be 'tensorflow' or 'torch', got {framework!r}")
     seed_everything(seed)
     data = prepare_data(train, val, num_classes, settings, description, teacher_logits)
-    return fit(KerasLearner(model, settings, data, num_classes), data, settings, seed, description, progress)
+    if speakers is None:
+        return fit(KerasLearner(model, settings, data, num_classes), data, settings, seed, description, progress)
+    from edgeser.models.speaker_training import SpeakerGroupLearner, fold_typical_speaker
+
+    data.groups, data.val_groups = (np.asarray([str(s) for s in g]) for g in speakers)
+    data.group_size = speaker_group
+    for name, groups, n in (("training", data.groups, len(data.targets)), ("validation", data.val_groups,
+                                                                          len(data.val_targets))):
+        if len(groups) != n:
+            raise ValueError(f"{description}: {len(groups)} {name} speakers for {n} examples")
+    learner = SpeakerGroupLearner(model, settings, data, num_classes, speaker_group)
+    history = fit(learner, data, settings, seed, description, progress)
+    fold_typical_speaker(model, learner.embeddings(data.x_train), data.groups)
+    return history
 
 
 @dataclass
@@ -387,6 +411,9 @@ class TrainingData:
     smoothed: np.ndarray
     weights: np.ndarray
     teacher: np.ndarray
+    groups: np.ndarray | None = None  # the training examples' speakers [N] (speaker-standardised training)
+    val_groups: np.ndarray | None = None  # the validation examples' speakers [Nv]
+    group_size: int = 0  # examples of one speaker per group of a batch
 
     @property
     def labels(self) -> np.ndarray:
@@ -475,10 +502,15 @@ def fit(learner, data: TrainingData, settings: TrainSettings, seed: int, descrip
     weights restored. Without validation examples (``training.train_on_validation``) every epoch
     runs and the last one's weights are kept (validation loss and UA are NaN, ``best_epoch`` the
     last epoch). ``learner`` has ``step(x, targets, weights, teacher) -> summed batch loss``,
-    ``logits(xs)``, ``snapshot()`` and ``restore(snapshot)``."""
+    ``logits(xs)``, ``snapshot()`` and ``restore(snapshot)``. With ``data.groups`` (speakers) the
+    batches are groups of ``data.group_size`` examples of one speaker
+    (``speaker_training.speaker_batches``), mixup pairs within a group, and train and validation
+    UA come from ``learner.speaker_logits(xs, groups)`` instead of ``logits(xs)``."""
     from tqdm.auto import tqdm
 
     x_train, count, num_classes = data.x_train, len(data.targets), data.targets.shape[1]
+    by_speaker = data.groups is not None  # a SpeakerGroupLearner (models/speaker_training.py)
+    score = lambda xs, groups: learner.speaker_logits(xs, groups) if by_speaker else learner.logits(xs)  # noqa: E731
     history = TrainHistory()
     monitored = len(data.val_targets) > 0
     best_weights = learner.snapshot() if monitored else None
@@ -489,25 +521,30 @@ def fit(learner, data: TrainingData, settings: TrainSettings, seed: int, descrip
     bar = tqdm(range(settings.epochs), desc=description, unit="epoch", disable=not progress, leave=True)
     for epoch in bar:
         epoch_x = [spec_augment_batch(x_train[0], settings, rng)] if augment else x_train
-        order = rng.permutation(count)
-        epoch_x = [a[order] for a in epoch_x]
-        epoch_t, epoch_w, epoch_teacher = data.smoothed[order], data.weights[order], data.teacher[order]
-        total = 0.0
-        for start in range(0, count, settings.batch_size):
-            part = slice(start, start + settings.batch_size)
-            batch_x, batch_t = [a[part] for a in epoch_x], epoch_t[part]
+        if by_speaker:
+            from edgeser.models.speaker_training import group_partners, speaker_batches
+
+            batches = speaker_batches(data.groups, data.group_size, settings.batch_size, rng)
+        else:
+            order = rng.permutation(count)
+            batches = [order[start:start + settings.batch_size] for start in range(0, count, settings.batch_size)]
+        total, seen = 0.0, 0
+        for rows in batches:
+            batch_x, batch_t = [a[rows] for a in epoch_x], data.smoothed[rows]
             if settings.mixup > 0:
-                batch_x, batch_t = mixup_batch(batch_x, batch_t, settings.mixup, rng)
-            total += float(learner.step(batch_x, batch_t, epoch_w[part], epoch_teacher[part]))
-        history.loss.append(total / count)
-        history.train_ua.append(_loss_and_ua(learner.logits(x_train), data.targets, num_classes)[1])
+                partners = group_partners(len(rows), data.group_size, rng) if by_speaker else None
+                batch_x, batch_t = mixup_batch(batch_x, batch_t, settings.mixup, rng, partners)
+            total += float(learner.step(batch_x, batch_t, data.weights[rows], data.teacher[rows]))
+            seen += len(rows)
+        history.loss.append(total / seen)
+        history.train_ua.append(_loss_and_ua(score(x_train, data.groups), data.targets, num_classes)[1])
         if not monitored:  # no validation set: every epoch runs, the last one is kept
             history.val_loss.append(math.nan)
             history.val_ua.append(math.nan)
             history.best_epoch = epoch
             bar.set_postfix(loss=f"{history.loss[-1]:.3f}", train_ua=f"{history.train_ua[-1]:.3f}")
             continue
-        val_loss, val_ua = _loss_and_ua(learner.logits(data.x_val), data.val_targets, num_classes)
+        val_loss, val_ua = _loss_and_ua(score(data.x_val, data.val_groups), data.val_targets, num_classes)
         history.val_loss.append(val_loss)
         history.val_ua.append(val_ua)
         if math.isnan(history.best_val_ua) or val_ua > history.best_val_ua:
