@@ -116,10 +116,10 @@ class TrainingSettings:
     # heads) too: with nobody left to stop on, each runs all its epochs and keeps the last.
     # (The keyword model trains on its own corpus and keeps its validation split.)
     train_on_validation: bool = added(False)
-    # The acoustic classifier trains on its embedding standardised per speaker, as the fusion
-    # head reads it: each acoustic batch is made of groups of this many examples of one speaker,
-    # standardised over the group; a typical speaker's statistics are then folded into the
-    # logits layer (models/speaker_training.py). 0 = off; else >= 2, dividing the batch size.
+    # The acoustic classifier trains on its embedding centred per speaker, as the fusion head
+    # reads it (standardised per speaker): each acoustic batch is made of groups of this many
+    # examples of one speaker, centred over the group; a typical speaker's mean is then folded
+    # into the logits layer (models/speaker_training.py). 0 = off; else >= 2, dividing the batch size.
     acoustic_speaker_group: int = added(0)
 
     def __post_init__(self) -> None:

@@ -358,8 +358,8 @@ def train_classifier(
 
     ``speakers`` (the training and validation examples' speakers, [N] and [Nv]) with
     ``speaker_group`` = G: batches of groups of G examples of one speaker, the classifier trains on
-    the embedding standardised over each group, and the model leaves with a typical speaker's
-    statistics folded into its logits layer (:mod:`edgeser.models.speaker_training`; TensorFlow only).
+    the embedding centred over each group, and the model leaves with a typical speaker's
+    mean folded into its logits layer (:mod:`edgeser.models.speaker_training`; TensorFlow only).
 
     Returns the per-epoch history: ``loss`` the training objective (example-weighted
     mean over the epoch's batches), ``val_loss`` the validation cross-entropy.
@@ -411,7 +411,7 @@ class TrainingData:
     smoothed: np.ndarray
     weights: np.ndarray
     teacher: np.ndarray
-    groups: np.ndarray | None = None  # the training examples' speakers [N] (speaker-standardised training)
+    groups: np.ndarray | None = None  # the training examples' speakers [N] (speaker-centred training)
     val_groups: np.ndarray | None = None  # the validation examples' speakers [Nv]
     group_size: int = 0  # examples of one speaker per group of a batch
 

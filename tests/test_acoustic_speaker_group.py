@@ -1,5 +1,5 @@
 """``training.acoustic_speaker_group``: the acoustic classifier trained on the embedding
-standardised over groups of one speaker's examples, as the fusion head reads it per speaker."""
+centred over groups of one speaker's examples, as the fusion head reads it with the speaker taken out."""
 
 from __future__ import annotations
 
@@ -51,30 +51,32 @@ def test_batches_are_groups_of_one_speaker_covering_every_example():
     assert sorted(c_group) == [17, 17, 18, 18, 19, 19, 20, 20]
 
 
-def test_the_training_net_standardises_each_group_and_the_fold_keeps_the_graph():
+def test_the_training_net_centres_each_group_and_the_fold_keeps_the_graph_and_kernel():
     from edgeser.models.acoustic import build_acoustic_model, embedding_model
-    from edgeser.models.speaker_norm import EPSILON
-    from edgeser.models.speaker_training import fold_typical_speaker, group_standardised_net, typical_speaker
+    from edgeser.models.speaker_training import fold_typical_speaker, group_centred_net, speaker_centre, typical_speaker_mean
 
     model = build_acoustic_model(LEVEL)
     x = np.random.default_rng(0).integers(-128, 128, (8, 48, 16)).astype(np.float32)
     emb = embedding_model(model).predict(x, verbose=0)
     kernel, bias = model.get_layer("logits").get_weights()
     grouped = emb.reshape(2, 4, -1)
-    z = (grouped - grouped.mean(axis=1, keepdims=True)) / np.sqrt(grouped.var(axis=1, keepdims=True) + EPSILON ** 2)
-    net = group_standardised_net(model, 4)
-    np.testing.assert_allclose(net.predict(x, verbose=0), z.reshape(8, -1) @ kernel + bias, rtol=1e-4, atol=1e-4)
+    centred = (grouped - grouped.mean(axis=1, keepdims=True)).reshape(8, -1)
+    net = group_centred_net(model, 4)
+    np.testing.assert_allclose(net.predict(x, verbose=0), centred @ kernel + bias, rtol=1e-4, atol=1e-4)
     assert net.count_params() == model.count_params()  # the model's own layers, nothing added
 
     speakers = np.array(["a"] * 3 + ["b"] * 5)
-    mean, std = typical_speaker(emb, speakers)
+    by_speaker = speaker_centre(emb, speakers)
+    np.testing.assert_allclose(by_speaker[:3], emb[:3] - emb[:3].mean(0), rtol=1e-5, atol=1e-6)
+    mean = typical_speaker_mean(emb, speakers)
     np.testing.assert_allclose(mean, (emb[:3].mean(0) + emb[3:].mean(0)) / 2, rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(std, np.sqrt((emb[:3].var(0) + emb[3:].var(0)) / 2), rtol=1e-5, atol=1e-6)
     layers_before = [layer.name for layer in model.layers]
     fold_typical_speaker(model, emb, speakers)
     assert [layer.name for layer in model.layers] == layers_before
-    expected = ((emb - mean) / (std + EPSILON)) @ kernel + bias
-    np.testing.assert_allclose(model.predict(x, verbose=0), expected, rtol=1e-3, atol=1e-3)
+    np.testing.assert_array_equal(model.get_layer("logits").get_weights()[0], kernel)  # only the bias moves
+    np.testing.assert_allclose(model.predict(x, verbose=0), (emb - mean) @ kernel + bias, rtol=1e-4, atol=1e-4)
+    with pytest.raises(ValueError, match="3 speakers for 8 embeddings"):
+        speaker_centre(emb, speakers[:3])
 
 
 def test_speaker_groups_learn_what_only_the_speaker_relative_level_tells():
