@@ -75,8 +75,8 @@ def speaker_order(speakers: Sequence[str], seed: int = 0) -> list[np.ndarray]:
     return [rng.permutation(np.flatnonzero(speakers == s)) for s in np.unique(speakers)]
 
 
-def speaker_standardise(e: np.ndarray, speakers: Sequence[str]) -> np.ndarray:
-    """``e`` [N, D] standardised per speaker (mean 0, std ~1 over each speaker's rows)."""
+def _per_speaker(e: np.ndarray, speakers: Sequence[str], transform) -> np.ndarray:
+    """``transform`` [n, D] -> [n, D] applied to each speaker's rows of ``e`` [N, D]."""
     e = np.asarray(e, np.float32)
     speakers = np.asarray([str(s) for s in speakers])
     if len(speakers) != len(e):
@@ -84,8 +84,18 @@ def speaker_standardise(e: np.ndarray, speakers: Sequence[str]) -> np.ndarray:
     out = np.empty_like(e)
     for s in np.unique(speakers):
         rows = speakers == s
-        out[rows] = (e[rows] - e[rows].mean(axis=0)) / (e[rows].std(axis=0) + EPSILON)
+        out[rows] = transform(e[rows])
     return out
+
+
+def speaker_standardise(e: np.ndarray, speakers: Sequence[str]) -> np.ndarray:
+    """``e`` [N, D] standardised per speaker (mean 0, std ~1 over each speaker's rows)."""
+    return _per_speaker(e, speakers, lambda x: (x - x.mean(axis=0)) / (x.std(axis=0) + EPSILON))
+
+
+def speaker_centre(e: np.ndarray, speakers: Sequence[str]) -> np.ndarray:
+    """``e`` [N, D] minus its speaker's mean over all of that speaker's rows."""
+    return _per_speaker(e, speakers, lambda x: x - x.mean(axis=0))
 
 
 def standardise_pair(acoustic: np.ndarray, keyword: np.ndarray, speakers: Sequence[str]) -> list[np.ndarray]:

@@ -26,6 +26,7 @@ from typing import Sequence
 
 import numpy as np
 
+from edgeser.models.speaker_norm import speaker_centre
 
 
 def speaker_batches(groups: np.ndarray, group_size: int, batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
@@ -54,19 +55,6 @@ def speaker_batches(groups: np.ndarray, group_size: int, batch_size: int, rng: n
 def group_partners(n: int, group_size: int, rng: np.random.Generator) -> np.ndarray:
     """Mixup partners [n] of a batch of consecutive groups: a permutation within each group."""
     return np.concatenate([start + rng.permutation(min(group_size, n - start)) for start in range(0, n, group_size)])
-
-
-def speaker_centre(emb: np.ndarray, groups: Sequence[str]) -> np.ndarray:
-    """``emb`` [N, E] minus its speaker's mean over all of that speaker's rows."""
-    emb = np.asarray(emb, np.float32)
-    groups = np.asarray([str(g) for g in groups])
-    if len(groups) != len(emb):
-        raise ValueError(f"{len(groups)} speakers for {len(emb)} embeddings")
-    out = np.empty_like(emb)
-    for g in np.unique(groups):
-        rows = groups == g
-        out[rows] = emb[rows] - emb[rows].mean(axis=0)
-    return out
 
 
 def typical_speaker_mean(emb: np.ndarray, groups: Sequence[str]) -> np.ndarray:

@@ -53,7 +53,8 @@ def test_batches_are_groups_of_one_speaker_covering_every_example():
 
 def test_the_training_net_centres_each_group_and_the_fold_keeps_the_graph_and_kernel():
     from edgeser.models.acoustic import build_acoustic_model, embedding_model
-    from edgeser.models.speaker_training import fold_typical_speaker, group_centred_net, speaker_centre, typical_speaker_mean
+    from edgeser.models.speaker_norm import speaker_centre
+    from edgeser.models.speaker_training import fold_typical_speaker, group_centred_net, typical_speaker_mean
 
     model = build_acoustic_model(LEVEL)
     x = np.random.default_rng(0).integers(-128, 128, (8, 48, 16)).astype(np.float32)
