@@ -26,9 +26,6 @@ from typing import Sequence
 
 import numpy as np
 
-from edgeser.models.speaker_norm import speaker_centre
-
-
 def speaker_batches(groups: np.ndarray, group_size: int, batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
     """One epoch's batches: index arrays [batch_size] (the last may be shorter), each made of
     consecutive groups of ``group_size`` examples of one speaker.
@@ -88,37 +85,3 @@ def group_centred_net(model, group_size: int):
     centred = GroupCentre(name="speaker_group_centred")(model.get_layer("embedding").output)
     logits = model.get_layer("logits")(model.get_layer("head_drop")(centred))
     return tf.keras.Model(model.inputs, logits, name=f"{model.name}_speaker_groups")
-
-
-class SpeakerGroupLearner:
-    """The learner of :func:`edgeser.models.training.fit` for an acoustic model whose classifier
-    trains on speaker-centred embeddings (module docstring); training its net trains ``model``."""
-
-    def __init__(self, model, settings, data, num_classes: int, group_size: int):
-        from edgeser.models.acoustic import embedding_model
-        from edgeser.models.training import KerasLearner
-
-        if settings.loss.needs_embedding:
-            raise ValueError("training.acoustic_speaker_group: loss.center and loss.supcon act on the raw "
-                             "embedding, the classifier here on the speaker-centred one; set them to 0")
-        self.model, self.group_size = model, group_size
-        self.embedding = embedding_model(model)
-        self.step = KerasLearner(group_centred_net(model, group_size), settings, data, num_classes).step
-
-    def embeddings(self, xs: list[np.ndarray]) -> np.ndarray:
-        from edgeser.models.training import logits_of
-
-        return logits_of(self.embedding, xs if len(xs) > 1 else xs[0])
-
-    def speaker_logits(self, xs: list[np.ndarray], groups: np.ndarray) -> np.ndarray:
-        """Logits [N, K] of the embeddings centred per speaker over all of ``xs``' rows."""
-        if len(xs[0]) == 0:
-            return np.zeros((0, self.model.output_shape[-1]), np.float32)
-        kernel, bias = self.model.get_layer("logits").get_weights()
-        return speaker_centre(self.embeddings(xs), groups) @ kernel + bias
-
-    def snapshot(self):
-        return self.model.get_weights()
-
-    def restore(self, weights) -> None:
-        self.model.set_weights(weights)

@@ -385,7 +385,7 @@ def train_classifier(
     data = prepare_data(train, val, num_classes, settings, description, teacher_logits)
     if speakers is None:
         return fit(KerasLearner(model, settings, data, num_classes), data, settings, seed, description, progress)
-    from edgeser.models.speaker_training import SpeakerGroupLearner, fold_typical_speaker
+    from edgeser.models.speaker_training import fold_typical_speaker
 
     data.groups, data.val_groups = (np.asarray([str(s) for s in g]) for g in speakers)
     data.group_size = speaker_group
@@ -495,6 +495,40 @@ class KerasLearner:
         self.model.set_weights(weights)
 
 
+class SpeakerGroupLearner:
+    """The learner of :func:`fit` for an acoustic model whose classifier trains on speaker-centred
+    embeddings (:mod:`edgeser.models.speaker_training`); training its net trains ``model``."""
+
+    def __init__(self, model, settings, data, num_classes: int, group_size: int):
+        from edgeser.models.acoustic import embedding_model
+        from edgeser.models.speaker_training import group_centred_net
+
+        if settings.loss.needs_embedding:
+            raise ValueError("training.acoustic_speaker_group: loss.center and loss.supcon act on the raw "
+                             "embedding, the classifier here on the speaker-centred one; set them to 0")
+        self.model, self.group_size = model, group_size
+        self.embedding = embedding_model(model)
+        self.step = KerasLearner(group_centred_net(model, group_size), settings, data, num_classes).step
+
+    def embeddings(self, xs: list[np.ndarray]) -> np.ndarray:
+        return logits_of(self.embedding, xs if len(xs) > 1 else xs[0])
+
+    def speaker_logits(self, xs: list[np.ndarray], groups: np.ndarray) -> np.ndarray:
+        """Logits [N, K] of the embeddings centred per speaker over all of ``xs``' rows."""
+        if len(xs[0]) == 0:
+            return np.zeros((0, self.model.output_shape[-1]), np.float32)
+        from edgeser.models.speaker_norm import speaker_centre
+
+        kernel, bias = self.model.get_layer("logits").get_weights()
+        return speaker_centre(self.embeddings(xs), groups) @ kernel + bias
+
+    def snapshot(self):
+        return self.model.get_weights()
+
+    def restore(self, weights) -> None:
+        self.model.set_weights(weights)
+
+
 def fit(learner, data: TrainingData, settings: TrainSettings, seed: int, description: str = "train",
         progress: bool = True) -> TrainHistory:
     """The epoch loop every learner shares: augmentation redrawn each epoch, a seeded shuffle,
@@ -509,7 +543,7 @@ def fit(learner, data: TrainingData, settings: TrainSettings, seed: int, descrip
     from tqdm.auto import tqdm
 
     x_train, count, num_classes = data.x_train, len(data.targets), data.targets.shape[1]
-    by_speaker = data.groups is not None  # a SpeakerGroupLearner (models/speaker_training.py)
+    by_speaker = data.groups is not None  # a SpeakerGroupLearner
     score = lambda xs, groups: learner.speaker_logits(xs, groups) if by_speaker else learner.logits(xs)  # noqa: E731
     history = TrainHistory()
     monitored = len(data.val_targets) > 0
