@@ -26,13 +26,15 @@ from typing import Sequence
 
 import numpy as np
 
+
 def speaker_batches(groups: np.ndarray, group_size: int, batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
     """One epoch's batches: index arrays [batch_size] (the last may be shorter), each made of
     consecutive groups of ``group_size`` examples of one speaker.
 
     Each speaker's examples are shuffled and cut into groups; a speaker's last group is filled
     up from the start of its shuffled list (so every example is seen, a few twice; a speaker
-    with fewer than ``group_size`` examples repeats them), and the groups are shuffled into batches. ``groups``: every example's speaker [N].
+    with fewer than ``group_size`` examples repeats them), and the groups are shuffled into
+    batches. ``groups``: every example's speaker [N].
     """
     if group_size < 2 or batch_size % group_size:
         raise ValueError(f"a speaker group needs >= 2 examples and must divide the batch ({batch_size}), "
