@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 
@@ -77,6 +78,15 @@ def test_two_folds_on_six_actors_one_epoch(ravdess, tmp_path, repo_root):
             assert all(0.0 <= s[m] <= 1.0 for m in accuracy.METRICS)
             assert np.array(s["confusion"]).sum() == len(fold.test)
         results.append(result)
+
+    # the distill variant's teacher trains on the fold's training clips as the recipe does (random
+    # crops re-read their audio, speaker groups need their speakers): logits for every example
+    from edgeser.benchmarks.recipe_options import fold_teacher
+
+    assert recipe.training.random_crops and recipe.training.acoustic_speaker_group
+    teacher = fold_teacher(recipe, labels, x, y, folds[0], utts, progress=False)
+    logits = teacher(x[:5].astype(np.float32))
+    assert logits.shape == (5, len(labels["emotions"])) and np.isfinite(logits).all()
 
     summary = accuracy.summarise(results)
     for model in MODELS:
@@ -189,8 +199,13 @@ def test_each_recipe_option_variant_switches_on_its_option_only(repo_root):
     from edgeser.recipe import load_recipe
 
     base = load_recipe(repo_root / "configs/ravdess.yaml")
+    assert base.training.acoustic_speaker_group == 4
     on = {name: build(base).training for name, (_, build) in VARIANTS.items()}
     assert on["plain"].acoustic == base.training.acoustic and on["plain"].vad.enabled and on["plain"].ensemble_heads == 3
+    # the options that refuse speaker groups switch them off, and so does their reference row only
+    no_groups = {"no_speaker_groups", "eam", "center_supcon", "multi_loss", "co_vada"}
+    assert {n for n, t in on.items() if t.acoustic_speaker_group == 0} == no_groups
+    assert on["no_speaker_groups"] == dataclasses.replace(base.training, acoustic_speaker_group=0)
     assert on["eam"].eam.enabled and not on["eam"].debias.enabled and on["eam"].acoustic == base.training.acoustic
     assert on["focal"].acoustic.loss.focal == 1.0 and on["focal"].acoustic.loss.ce == 0.0
     assert on["kl_ls"].acoustic.loss.kl == 1.0 and on["kl_ls"].acoustic.label_smoothing == 0.1
@@ -210,10 +225,12 @@ def test_the_cached_base_run_keys_on_what_it_trains_only(repo_root, tmp_path):
 
     recipe = load_recipe(repo_root / "configs/ravdess.yaml")
     key = accuracy.base_recipe(recipe, tmp_path).sha256()
-    acoustic_only = {"training.random_crops": 0, "training.random_crop_min_seconds": 0.0, "training.eam.enabled": True,
-                     "training.acoustic.mixup": 0.0, "acoustic.d_model": 48, "fusion.speaker_prior_weight": 3.0}
-    for k, v in acoustic_only.items():
-        assert accuracy.base_recipe(apply_params(recipe, {k: v}), tmp_path).sha256() == key, k
+    acoustic_only = [{"training.random_crops": 0}, {"training.random_crop_min_seconds": 0.0},
+                     {"training.eam.enabled": True, "training.acoustic_speaker_group": 0},
+                     {"training.acoustic_speaker_group": 2}, {"training.acoustic.mixup": 0.0},
+                     {"acoustic.d_model": 48}, {"fusion.speaker_prior_weight": 3.0}]
+    for change in acoustic_only:
+        assert accuracy.base_recipe(apply_params(recipe, change), tmp_path).sha256() == key, change
     teacher = apply_params(recipe, {"training.teacher": "egemaps", "training.acoustic.loss.distill": 1.0})
     assert accuracy.base_recipe(teacher, tmp_path).sha256() == key
     for k, v in {"training.keyword.epochs": 3, "frontend.num_channels": 32, "data.clip_seconds": 3.0}.items():
