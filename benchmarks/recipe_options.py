@@ -11,7 +11,8 @@ loop, so after every fold all variants have a result; the JSON is rewritten afte
 (fold, variant) and a rerun with the same ``--json`` skips what it already holds.
 
 Rows: macro-F1 and UA of acoustic-only and fusion (mean ± std over folds), the change
-of acoustic macro-F1 against ``plain`` on the same folds, the gender gap of recall
+of acoustic macro-F1 against the variant's reference (``REFERENCE``: ``plain`` unless named)
+on the same folds, the gender gap of recall
 (mean over classes of |TPR_male − TPR_female|, acoustic-only), and each option's own
 figure: the entropy-weighted ensemble's macro-F1 and the VAD head's mean CCC (both
 computed on ``plain``'s acoustic model, since they do not change it), plus the
@@ -96,6 +97,8 @@ VARIANTS: dict[str, tuple[str, Callable]] = {
     "distill": ("knowledge distillation (T=2, weight 1 + CE 1) from a 2x wider, 3-block teacher",
                 lambda r: _training(r, teacher=TEACHER, acoustic=_loss(r, ce=1.0, distill=1.0))),
 }
+# the row each variant's change is measured against, when not ``plain``: the recipe without speaker groups
+REFERENCE = {name: "no_speaker_groups" for name in ("eam", "center_supcon", "multi_loss", "co_vada")}
 
 
 def fold_teacher(recipe, labels, x, y, fold, utterances, progress: bool = True):
@@ -116,13 +119,15 @@ def fold_teacher(recipe, labels, x, y, fold, utterances, progress: bool = True):
 
 def _stat(values: Sequence[float]) -> dict:
     v = np.array([np.nan if x is None else x for x in values], np.float64)
-    return {"mean": float(np.nanmean(v)), "std": float(np.nanstd(v)), "n": int(np.sum(~np.isnan(v)))}
+    v = v[~np.isnan(v)]
+    if not len(v):
+        return {"mean": float("nan"), "std": float("nan"), "n": 0}
+    return {"mean": float(v.mean()), "std": float(v.std()), "n": len(v)}
 
 
 def summarise(result: dict) -> dict:
     """Per variant: mean ± std of the figures over the folds it has."""
     out = {}
-    plain = {f["fold"]: f for f in result["runs"].get("plain", [])}
     order = list(VARIANTS)
     for name in sorted(result["runs"], key=lambda n: order.index(n) if n in order else len(order)):
         folds = result["runs"][name]
@@ -130,8 +135,10 @@ def summarise(result: dict) -> dict:
             f"{m}_{k}": _stat([f["scores"][m][k] for f in folds])
             for m in ("acoustic", "fusion") for k in ("ua", "macro_f1")
         }
-        row["delta_acoustic_f1"] = _stat([f["scores"]["acoustic"]["macro_f1"] - plain[f["fold"]]["scores"]["acoustic"]["macro_f1"]
-                                          for f in folds if f["fold"] in plain])
+        row["reference"] = REFERENCE.get(name, "plain")
+        ref = {f["fold"]: f for f in result["runs"].get(row["reference"], [])}
+        row["delta_acoustic_f1"] = _stat([f["scores"]["acoustic"]["macro_f1"] - ref[f["fold"]]["scores"]["acoustic"]["macro_f1"]
+                                          for f in folds if f["fold"] in ref])
         row["gender_tpr_gap"] = _stat([f["options"]["acoustic"].get("fairness_gender", {}).get("tpr_gap_mean") for f in folds])
         if any("fusion_ensemble" in f["options"] for f in folds):
             row["ensemble_f1"] = _stat([f["options"]["fusion_ensemble"]["macro_f1"] for f in folds])
@@ -150,10 +157,16 @@ def print_table(result: dict, console=None) -> None:
     summary = result["summary"]
     table = Table(title=f"RAVDESS, {result['classes']} classes: literature options on the same leave-speakers-out folds "
                   f"({len(result['folds_done'])} of {result['folds']} folds), float models")
-    for column in ("variant", "folds", "acoustic F1", "Δ F1 vs plain", "acoustic UA", "fusion F1", "gender TPR gap",
+    for column in ("variant", "folds", "acoustic F1", "Δ F1 vs reference", "acoustic UA", "fusion F1", "gender TPR gap",
                    "option's own figure", "s/fold"):
         table.add_column(column, justify="left" if column == "variant" else "right")
     fmt = lambda s: f"{s['mean']:.3f}±{s['std']:.3f}" if s["n"] else "—"  # noqa: E731
+
+    def delta(name: str, row: dict) -> str:
+        if name == row["reference"]:
+            return ""
+        d = row["delta_acoustic_f1"]
+        return f"{d['mean']:+.3f}±{d['std']:.3f} vs {row['reference']}" if d["n"] else f"— ({row['reference']} not run)"
     for name, row in summary.items():
         own = []
         if "ensemble_f1" in row:
@@ -161,7 +174,7 @@ def print_table(result: dict, console=None) -> None:
         if "vad_mean_ccc" in row:
             own.append(f"VAD CCC {fmt(row['vad_mean_ccc'])}")
         table.add_row(name, str(row["acoustic_macro_f1"]["n"]), fmt(row["acoustic_macro_f1"]),
-                      "" if name == "plain" else f"{row['delta_acoustic_f1']['mean']:+.3f}", fmt(row["acoustic_ua"]),
+                      delta(name, row), fmt(row["acoustic_ua"]),
                       fmt(row["fusion_macro_f1"]), fmt(row["gender_tpr_gap"]), "; ".join(own),
                       f"{row['seconds_per_fold']['mean']:.0f}")
     if result.get("egemaps"):

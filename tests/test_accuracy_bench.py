@@ -235,3 +235,32 @@ def test_the_cached_base_run_keys_on_what_it_trains_only(repo_root, tmp_path):
     assert accuracy.base_recipe(teacher, tmp_path).sha256() == key
     for k, v in {"training.keyword.epochs": 3, "frontend.num_channels": 32, "data.clip_seconds": 3.0}.items():
         assert accuracy.base_recipe(apply_params(recipe, {k: v}), tmp_path).sha256() != key, k
+
+
+def test_recipe_options_measure_each_variant_against_its_reference():
+    """Variants that switch speaker groups off (EAM, CO-VADA, center / supcon) are compared with
+    ``no_speaker_groups`` on the same folds, the others with ``plain``."""
+    from rich.console import Console
+
+    from edgeser.benchmarks.recipe_options import REFERENCE, print_table, summarise
+
+    def fold(name, f1, fusion=0.5):
+        return {"fold": name, "seconds": 10.0, "options": {"acoustic": {}},
+                "scores": {"acoustic": {"macro_f1": f1, "ua": f1}, "fusion": {"macro_f1": fusion, "ua": fusion}}}
+
+    runs = {"plain": [fold("fold0", 0.50), fold("fold1", 0.40)],
+            "no_speaker_groups": [fold("fold0", 0.40), fold("fold1", 0.30)],
+            "eam": [fold("fold0", 0.45), fold("fold1", 0.33)],
+            "focal": [fold("fold0", 0.46)]}
+    result = {"runs": runs, "classes": 8, "folds": 4, "folds_done": ["fold0", "fold1"]}
+    summary = summarise(result)
+    assert REFERENCE["eam"] == "no_speaker_groups" and "focal" not in REFERENCE
+    assert summary["eam"]["reference"] == "no_speaker_groups"
+    assert summary["eam"]["delta_acoustic_f1"]["mean"] == pytest.approx(0.04)  # +0.05 and +0.03
+    assert summary["focal"]["reference"] == "plain"
+    assert summary["focal"]["delta_acoustic_f1"]["mean"] == pytest.approx(-0.04) and summary["focal"]["delta_acoustic_f1"]["n"] == 1
+    result["summary"] = summary
+    buffer = io.StringIO()
+    print_table(result, Console(file=buffer, width=250))
+    text = buffer.getvalue()
+    assert "+0.040±0.010 vs no_speaker_groups" in text and "-0.040±0.000 vs plain" in text
