@@ -11,8 +11,8 @@ loop, so after every fold all variants have a result; the JSON is rewritten afte
 (fold, variant) and a rerun with the same ``--json`` skips what it already holds.
 
 Rows: macro-F1 and UA of acoustic-only and fusion (mean ± std over folds), the change
-of acoustic macro-F1 against the variant's reference (``REFERENCE``: ``plain`` unless named)
-on the same folds, the gender gap of recall
+of acoustic macro-F1 against the variant's reference row (:func:`reference_of`) on the same
+folds, the gender gap of recall
 (mean over classes of |TPR_male − TPR_female|, acoustic-only), and each option's own
 figure: the entropy-weighted ensemble's macro-F1 and the VAD head's mean CCC (both
 computed on ``plain``'s acoustic model, since they do not change it), plus the
@@ -97,8 +97,16 @@ VARIANTS: dict[str, tuple[str, Callable]] = {
     "distill": ("knowledge distillation (T=2, weight 1 + CE 1) from a 2x wider, 3-block teacher",
                 lambda r: _training(r, teacher=TEACHER, acoustic=_loss(r, ce=1.0, distill=1.0))),
 }
-# the row each variant's change is measured against, when not ``plain``: the recipe without speaker groups
-REFERENCE = {name: "no_speaker_groups" for name in ("eam", "center_supcon", "multi_loss", "co_vada")}
+
+
+def reference_of(name: str, recipe) -> str:
+    """The row variant ``name``'s change is measured against: ``no_speaker_groups`` when it
+    switches off the speaker groups ``recipe`` trains with (the options that refuse them),
+    else ``plain``."""
+    grouped = recipe.training.acoustic_speaker_group > 0
+    if name != "no_speaker_groups" and grouped and not VARIANTS[name][1](recipe).training.acoustic_speaker_group:
+        return "no_speaker_groups"
+    return "plain"
 
 
 def fold_teacher(recipe, labels, x, y, fold, utterances, progress: bool = True):
@@ -135,7 +143,7 @@ def summarise(result: dict) -> dict:
             f"{m}_{k}": _stat([f["scores"][m][k] for f in folds])
             for m in ("acoustic", "fusion") for k in ("ua", "macro_f1")
         }
-        row["reference"] = REFERENCE.get(name, "plain")
+        row["reference"] = result.get("references", {}).get(name, "plain")
         ref = {f["fold"]: f for f in result["runs"].get(row["reference"], [])}
         row["delta_acoustic_f1"] = _stat([f["scores"]["acoustic"]["macro_f1"] - ref[f["fold"]]["scores"]["acoustic"]["macro_f1"]
                                           for f in folds if f["fold"] in ref])
@@ -198,7 +206,8 @@ def run(recipe, data_root: Path, variants: Sequence[str], folds: int, only_folds
     base = load_base(recipe, data_root, cache)
     fold_list = make_folds(base.utterances, folds, recipe.seed)[: only_folds or None]
     result = {"corpus": "ravdess", "data": str(data_root), "recipe_sha256": recipe.sha256(), "folds": folds,
-              "classes": len(base.labels["emotions"]), "variants": {v: VARIANTS[v][0] for v in variants}, "runs": {}}
+              "classes": len(base.labels["emotions"]), "variants": {v: VARIANTS[v][0] for v in variants}, "runs": {},
+              "references": {name: reference_of(name, recipe) for name in VARIANTS}}
     if json_path and json_path.is_file():
         previous = json.loads(json_path.read_text())
         if previous.get("recipe_sha256") == recipe.sha256() and previous.get("folds") == folds:

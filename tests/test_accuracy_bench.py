@@ -237,12 +237,19 @@ def test_the_cached_base_run_keys_on_what_it_trains_only(repo_root, tmp_path):
         assert accuracy.base_recipe(apply_params(recipe, {k: v}), tmp_path).sha256() != key, k
 
 
-def test_recipe_options_measure_each_variant_against_its_reference():
+def test_recipe_options_measure_each_variant_against_its_reference(repo_root):
     """Variants that switch speaker groups off (EAM, CO-VADA, center / supcon) are compared with
     ``no_speaker_groups`` on the same folds, the others with ``plain``."""
     from rich.console import Console
 
-    from edgeser.benchmarks.recipe_options import REFERENCE, print_table, summarise
+    from edgeser.benchmarks.recipe_options import VARIANTS, print_table, reference_of, summarise
+    from edgeser.recipe import load_recipe
+
+    base = load_recipe(repo_root / "configs/ravdess.yaml")
+    REFERENCE = {name: reference_of(name, base) for name in VARIANTS if reference_of(name, base) != "plain"}
+    assert set(REFERENCE) == {"eam", "center_supcon", "multi_loss", "co_vada"}
+    without_groups = dataclasses.replace(base, training=dataclasses.replace(base.training, acoustic_speaker_group=0))
+    assert {reference_of(name, without_groups) for name in VARIANTS} == {"plain"}
 
     def fold(name, f1, fusion=0.5):
         return {"fold": name, "seconds": 10.0, "options": {"acoustic": {}},
@@ -252,7 +259,7 @@ def test_recipe_options_measure_each_variant_against_its_reference():
             "no_speaker_groups": [fold("fold0", 0.40), fold("fold1", 0.30)],
             "eam": [fold("fold0", 0.45), fold("fold1", 0.33)],
             "focal": [fold("fold0", 0.46)]}
-    result = {"runs": runs, "classes": 8, "folds": 4, "folds_done": ["fold0", "fold1"]}
+    result = {"runs": runs, "classes": 8, "folds": 4, "folds_done": ["fold0", "fold1"], "references": REFERENCE}
     summary = summarise(result)
     assert REFERENCE["eam"] == "no_speaker_groups" and "focal" not in REFERENCE
     assert summary["eam"]["reference"] == "no_speaker_groups"
